@@ -1,0 +1,1 @@
+"""PyTorch companion: CoGD coupling for BN/mask pruning, iRDA, RVSCGD binarized networks."""

@@ -1,0 +1,1 @@
+"""Image restoration on arrays and files: inpaint, reconstruct, metrics, the `cogd` CLI."""
