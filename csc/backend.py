@@ -1,0 +1,63 @@
+"""Backend (NumPy or CuPy) and dtype policy, chosen from the input arrays."""
+
+import numpy as np
+
+__all__ = ["array_module", "float_dtype", "to_numpy", "rfft2", "irfft2"]
+
+
+def array_module(*arrays):
+    """Return the array namespace (``numpy`` or ``cupy``) of the given arrays.
+
+    Parameters
+    ----------
+    *arrays : array_like or None
+        ``None`` entries are ignored.
+
+    Returns
+    -------
+    module
+        ``cupy`` when the arrays are CuPy arrays, ``numpy`` otherwise.
+
+    Raises
+    ------
+    TypeError
+        When NumPy and CuPy arrays are mixed.
+    """
+    kinds = {type(a).__module__.split(".")[0] for a in arrays if a is not None}
+    kinds.discard("builtins")
+    if "cupy" in kinds:
+        if kinds - {"cupy"}:
+            raise TypeError(f"arrays must all be NumPy or all be CuPy, got a mix of {sorted(kinds)}")
+        import cupy
+
+        return cupy
+    return np
+
+
+def float_dtype(dtype):
+    """Float dtype used for computation: float32/float64 kept, everything else float32."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def to_numpy(array):
+    """Copy a CuPy array to the host; return NumPy arrays unchanged."""
+    return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array
+
+
+def rfft2(array, *, xp):
+    """Real 2-D FFT over the last two axes, using all cores on NumPy."""
+    if xp is np:
+        import scipy.fft
+
+        return scipy.fft.rfft2(array, workers=-1)
+    return xp.fft.rfft2(array)
+
+
+def irfft2(array_hat, shape, *, xp):
+    """Inverse of :func:`rfft2` for a real grid of ``shape = (height, width)``."""
+    if xp is np:
+        import scipy.fft
+
+        return scipy.fft.irfft2(array_hat, s=shape, workers=-1)
+    return xp.fft.irfft2(array_hat, s=shape)

@@ -1,0 +1,104 @@
+"""Padded FFT convolution operators of the CSC model.
+
+Layout: signals ``(n_images, n_channels, Hp, Wp)``, filters ``(n_filters, n_channels, Hp, Wp)``
+(spatial support in the top-left ``s x s`` window), coefficient maps
+``(n_images, n_filters, Hp, Wp)``. All operators are circular convolutions on the padded grid
+``Hp x Wp``; spectra are ``rfft2`` over the last two axes, shape ``(..., Hp, Wp // 2 + 1)``.
+
+Alignment: an image of size ``H x W`` is placed at offset ``(s - 1, s - 1)`` of a grid of size
+``(H + s - 1) x (W + s - 1)`` and the grid is zero elsewhere (the mask is zero there too), so
+coefficient ``X[n, k, i, j]`` is centred on image pixel ``(i - r, j - r)`` with ``r = (s - 1) / 2``
+and circular convolution never wraps onto observed pixels.
+"""
+
+from .backend import irfft2, rfft2
+
+__all__ = [
+    "pad_signal",
+    "crop_signal",
+    "pad_filters",
+    "crop_filters",
+    "synthesize",
+    "analyze",
+    "filter_adjoint",
+    "spectra",
+    "spatial",
+]
+
+
+def pad_signal(signal, filter_size, *, xp):
+    """Zero-pad ``(..., H, W)`` to ``(..., H + s - 1, W + s - 1)`` with the image bottom-right."""
+    pad = [(0, 0)] * (signal.ndim - 2) + [(filter_size - 1, 0), (filter_size - 1, 0)]
+    return xp.pad(signal, pad)
+
+
+def crop_signal(padded, filter_size):
+    """Inverse of :func:`pad_signal`: ``(..., Hp, Wp) -> (..., Hp - s + 1, Wp - s + 1)``."""
+    return padded[..., filter_size - 1 :, filter_size - 1 :]
+
+
+def pad_filters(filters, grid_shape, *, xp):
+    """Zero-pad filters ``(..., s, s)`` to the padded grid ``(..., Hp, Wp)`` (top-left support)."""
+    s_h, s_w = filters.shape[-2:]
+    pad = [(0, 0)] * (filters.ndim - 2) + [(0, grid_shape[0] - s_h), (0, grid_shape[1] - s_w)]
+    return xp.pad(filters, pad)
+
+
+def crop_filters(padded_filters, filter_size):
+    """Inverse of :func:`pad_filters`: keep the top-left ``s x s`` window."""
+    return padded_filters[..., :filter_size, :filter_size]
+
+
+def spectra(array, *, xp):
+    """``rfft2`` over the last two axes."""
+    return rfft2(array, xp=xp)
+
+
+def spatial(array_hat, grid_shape, *, xp):
+    """Inverse of :func:`spectra` onto a real grid ``grid_shape = (Hp, Wp)``."""
+    return irfft2(array_hat, grid_shape, xp=xp)
+
+
+def synthesize(filters_hat, codes_hat, *, xp):
+    """Spectrum of ``sum_k d_k (*) x_k``.
+
+    Parameters
+    ----------
+    filters_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
+    codes_hat : ndarray of shape (n_images, n_filters, Hp, Wq)
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_channels, Hp, Wq)
+    """
+    return xp.einsum("kcyx,nkyx->ncyx", filters_hat, codes_hat)
+
+
+def analyze(filters_hat, residual_hat, *, xp):
+    """Spectrum of the adjoint ``D^T r``: correlation of the residual with every filter.
+
+    Parameters
+    ----------
+    filters_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
+    residual_hat : ndarray of shape (n_images, n_channels, Hp, Wq)
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_filters, Hp, Wq)
+    """
+    return xp.einsum("kcyx,ncyx->nkyx", filters_hat.conj(), residual_hat)
+
+
+def filter_adjoint(codes_hat, residual_hat, *, xp):
+    """Spectrum of ``X^T r``, the adjoint of ``d -> sum_k d_k (*) x_k`` with respect to the filters.
+
+    Parameters
+    ----------
+    codes_hat : ndarray of shape (n_images, n_filters, Hp, Wq)
+    residual_hat : ndarray of shape (n_images, n_channels, Hp, Wq)
+
+    Returns
+    -------
+    ndarray of shape (n_filters, n_channels, Hp, Wq)
+    """
+    return xp.einsum("nkyx,ncyx->kcyx", codes_hat.conj(), residual_hat)

@@ -1,0 +1,68 @@
+"""Proximal operators and projections of the CSC problem (closed forms)."""
+
+__all__ = ["soft_threshold", "masked_data_prox", "project_filters", "filter_support_mask"]
+
+
+def soft_threshold(values, threshold, *, non_negative=False, xp):
+    """Proximal operator of ``threshold * ||.||_1`` (or of ``l1 + indicator(>= 0)``).
+
+    Parameters
+    ----------
+    values : ndarray
+    threshold : float or ndarray broadcastable to ``values``
+    non_negative : bool
+        Also project onto the non-negative orthant.
+
+    Returns
+    -------
+    ndarray of the shape and dtype of ``values``
+        ``sign(v) * max(|v| - threshold, 0)`` (``max(v - threshold, 0)`` when non-negative).
+    """
+    if non_negative:
+        return xp.maximum(values - threshold, 0)
+    return xp.sign(values) * xp.maximum(xp.abs(values) - threshold, 0)
+
+
+def masked_data_prox(values, masked_signal, weights, rho, *, xp):
+    """Proximal operator of ``1/2 ||W^{1/2} (s - y)||^2`` at ``values`` with step ``1 / rho``.
+
+    Minimises ``1/2 sum W (s - y)^2 + rho/2 ||y - values||^2`` elementwise:
+    ``y = (W s + rho v) / (W + rho)``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_images, n_channels, Hp, Wp)
+    masked_signal : ndarray broadcastable to ``values``
+        ``W * s``, precomputed once.
+    weights : ndarray broadcastable to ``values``
+        Non-negative data weights ``W`` (the mask: 1 observed, 0 missing or padding).
+    rho : float
+    """
+    return (masked_signal + rho * values) / (weights + rho)
+
+
+def filter_support_mask(grid_shape, filter_size, *, dtype, xp):
+    """Indicator ``(Hp, Wp)`` of the top-left ``s x s`` filter support on the padded grid."""
+    support = xp.zeros(grid_shape, dtype=dtype)
+    support[:filter_size, :filter_size] = 1
+    return support
+
+
+def project_filters(padded_filters, support, *, xp):
+    """Euclidean projection onto ``{d : supp(d_k) in window, ||d_k||_2 <= 1}`` for each filter.
+
+    Parameters
+    ----------
+    padded_filters : ndarray of shape (n_filters, n_channels, Hp, Wp)
+    support : ndarray of shape (Hp, Wp)
+        Indicator of the filter window (:func:`filter_support_mask`).
+
+    Returns
+    -------
+    ndarray of shape (n_filters, n_channels, Hp, Wp)
+        Zero outside the window; filters with norm above 1 scaled to unit norm (the norm is
+        taken jointly over channels).
+    """
+    restricted = padded_filters * support
+    norms = xp.sqrt(xp.sum(restricted * restricted, axis=(1, 2, 3), keepdims=True))
+    return restricted / xp.maximum(norms, 1)
