@@ -11,3 +11,18 @@ Notation (the only mathematical short names allowed in this package)
 ``*_hat``  array in the DFT domain (``rfft2`` over the last two axes)
 ``Hp, Wp`` padded grid, ``H + s - 1`` and ``W + s - 1``
 """
+
+from .backend import array_module
+from .coding import SparseCode, admm_sparse_code, fista_sparse_code, objective_terms
+from .learn import ConvolutionalDictionary, LearningOptions, learn_dictionary
+
+__all__ = [
+    "ConvolutionalDictionary",
+    "LearningOptions",
+    "SparseCode",
+    "admm_sparse_code",
+    "array_module",
+    "fista_sparse_code",
+    "learn_dictionary",
+    "objective_terms",
+]
