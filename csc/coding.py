@@ -10,8 +10,9 @@ with ``W`` the data weights (mask, zero on the padding).
 import math
 from dataclasses import dataclass, field
 
+from ._kernels import shrink_dual_update
 from .fourier import analyze, spatial, spectra, synthesize
-from .linalg import apply_capacitance, capacitance_inverse, gram
+from .linalg import capacitance_inverse, gram, woodbury_solve
 from .prox import masked_data_prox, soft_threshold
 
 __all__ = [
@@ -152,28 +153,34 @@ def admm_sparse_code(
     if state is None:
         state = CodingState.zeros(n_images, n_channels, filters_hat.shape[0], grid,
                                   dtype=signal.dtype, xp=xp)
-    Y1, U1, Y2, U2 = state.split, state.split_dual, state.codes, state.codes_dual
+    # the solver owns copies of the state: the code split and its dual are updated in place
+    Y1, U1 = state.split, state.split_dual
+    Y2, U2 = xp.array(state.codes, copy=True), xp.array(state.codes_dual, copy=True)
     masked_signal = weights * signal
     inverse = capacitance_inverse(gram(xp.swapaxes(filters_hat, 0, 1), xp=xp),
                                   rho_sparse / rho_data, xp=xp)
     threshold = sparsity_weight / rho_sparse
     history = {"primal_residual": [], "dual_residual": []}
     converged = False
+    data_rhs, code_rhs = Y1 - U1, Y2 - U2
     for n_iter in range(1, max_iter + 1):
-        rhs = rho_data * analyze(filters_hat, spectra(Y1 - U1, xp=xp), xp=xp)
-        rhs += rho_sparse * spectra(Y2 - U2, xp=xp)
-        projected = xp.swapaxes(synthesize(filters_hat, rhs, xp=xp), 0, 1)
-        correction = xp.swapaxes(apply_capacitance(inverse, projected, xp=xp), 0, 1)
-        X = spatial((rhs - rho_data * analyze(filters_hat, correction, xp=xp)) / rho_sparse,
-                    grid, xp=xp)
-        DX = spatial(correction, grid, xp=xp)
+        rhs = rho_data * analyze(filters_hat, spectra(data_rhs, xp=xp), xp=xp)
+        rhs += rho_sparse * spectra(code_rhs, xp=xp)
+        X_hat, DX_hat = woodbury_solve(
+            rhs, inverse, lambda v: synthesize(filters_hat, v, xp=xp),
+            lambda w: analyze(filters_hat, w, xp=xp), rho_a=rho_data, rho_b=rho_sparse, axis=1,
+            xp=xp,
+        )
+        X, DX = spatial(X_hat, grid, xp=xp), spatial(DX_hat, grid, xp=xp)
         DX_relaxed = relaxation * DX + (1 - relaxation) * Y1
-        X_relaxed = relaxation * X + (1 - relaxation) * Y2
-        Y1_old, Y2_old = Y1, Y2
+        Y1_old = Y1
         Y1 = masked_data_prox(DX_relaxed + U1, masked_signal, weights, rho_data, xp=xp)
-        Y2 = soft_threshold(X_relaxed + U2, threshold, non_negative=non_negative, xp=xp)
         U1 = U1 + DX_relaxed - Y1
-        U2 = U2 + X_relaxed - Y2
+        data_rhs = Y1 - U1
+        if tol is not None:
+            Y2_old = Y2.copy()
+        shrink_dual_update(X, Y2, U2, code_rhs, relaxation=relaxation, threshold=threshold,
+                           non_negative=non_negative, xp=xp)
         if tol is not None:
             primal, dual = _relative_residuals(
                 filters_hat, (DX - Y1, X - Y2), (DX, X), (Y1, Y2),

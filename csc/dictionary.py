@@ -17,7 +17,7 @@ Two solvers, both factoring their per-frequency systems once per call:
 from dataclasses import dataclass
 
 from .fourier import filter_adjoint, spatial, spectra, synthesize
-from .linalg import apply_capacitance, capacitance_inverse, gram
+from .linalg import capacitance_inverse, gram, woodbury_solve
 from .prox import masked_data_prox, project_filters
 
 __all__ = ["DictionaryState", "admm_dictionary_update", "SOLVERS"]
@@ -92,10 +92,12 @@ def _woodbury(signal, weights, codes, state, support, rho_data, rho_filter, max_
     for _ in range(max_iter):
         rhs = rho_data * filter_adjoint(codes_hat, spectra(Y1 - U1, xp=xp), xp=xp)
         rhs += rho_filter * spectra(G - U2, xp=xp)
-        correction = apply_capacitance(inverse, synthesize(rhs, codes_hat, xp=xp), xp=xp)
-        d = spatial((rhs - rho_data * filter_adjoint(codes_hat, correction, xp=xp)) / rho_filter,
-                    grid, xp=xp)
-        Xd = spatial(correction, grid, xp=xp)
+        d_hat, Xd_hat = woodbury_solve(
+            rhs, inverse, lambda v: synthesize(v, codes_hat, xp=xp),
+            lambda w: filter_adjoint(codes_hat, w, xp=xp), rho_a=rho_data, rho_b=rho_filter,
+            axis=0, xp=xp,
+        )
+        d, Xd = spatial(d_hat, grid, xp=xp), spatial(Xd_hat, grid, xp=xp)
         Xd_relaxed = relaxation * Xd + (1 - relaxation) * Y1
         d_relaxed = relaxation * d + (1 - relaxation) * G
         Y1 = masked_data_prox(Xd_relaxed + U1, masked_signal, weights, rho_data, xp=xp)

@@ -86,6 +86,8 @@ def analyze(filters_hat, residual_hat, *, xp):
     -------
     ndarray of shape (n_images, n_filters, Hp, Wq)
     """
+    if filters_hat.shape[1] == 1:
+        return filters_hat[None, :, 0].conj() * residual_hat
     return xp.einsum("kcyx,ncyx->nkyx", filters_hat.conj(), residual_hat)
 
 

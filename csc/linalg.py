@@ -11,7 +11,7 @@ so one ``m x m`` inverse per frequency (Sherman-Morrison when ``m = 1``), comput
 call, serves every inner iteration. Frequencies are a batch axis: no Python loop over them.
 """
 
-__all__ = ["gram", "capacitance_inverse", "apply_capacitance"]
+__all__ = ["gram", "capacitance_inverse", "apply_capacitance", "woodbury_solve"]
 
 
 def gram(operator_hat, *, xp):
@@ -54,18 +54,47 @@ def capacitance_inverse(gram_matrix, shift, *, xp):
     return xp.moveaxis(xp.linalg.inv(batched + shift * eye), (-2, -1), (0, 1))
 
 
-def apply_capacitance(inverse, vectors, *, xp):
-    """Multiply per frequency: ``out[i, c, f] = sum_j inverse[i, j, f] vectors[j, c, f]``.
+def apply_capacitance(inverse, vectors, *, axis=0, xp):
+    """Multiply by the per-frequency capacitance inverse along ``axis`` of ``vectors``.
 
     Parameters
     ----------
     inverse : ndarray of shape (m, m, Hp, Wq)
-    vectors : ndarray of shape (m, c, Hp, Wq)
+    vectors : ndarray of shape (a, b, Hp, Wq)
+        ``vectors.shape[axis] == m``.
+    axis : {0, 1}
 
     Returns
     -------
-    ndarray of shape (m, c, Hp, Wq)
+    ndarray of the shape of ``vectors``
+        ``out[i, c, f] = sum_j inverse[i, j, f] vectors[j, c, f]`` for ``axis=0`` (and the same
+        along the second axis for ``axis=1``).
     """
     if inverse.shape[0] == 1:
-        return inverse * vectors
-    return xp.einsum("ijyx,jcyx->icyx", inverse, vectors)
+        return inverse[0, 0] * vectors
+    subscripts = "ijyx,jcyx->icyx" if axis == 0 else "ijyx,cjyx->ciyx"
+    return xp.einsum(subscripts, inverse, vectors)
+
+
+def woodbury_solve(rhs, inverse, forward, adjoint, *, rho_a, rho_b, axis=0, xp):
+    """Solve ``(rho_b I + rho_a A^H A) x = rhs`` at every frequency; return ``(x, A x)``.
+
+    Parameters
+    ----------
+    rhs : ndarray of shape (..., Hp, Wq)
+        Right-hand side in the domain of ``A``.
+    inverse : ndarray of shape (m, m, Hp, Wq)
+        :func:`capacitance_inverse` of ``gram(A)`` with ``shift = rho_b / rho_a``.
+    forward, adjoint : callables
+        ``v -> A v`` (onto arrays whose ``axis`` has length ``m``) and ``w -> A^H w``.
+    rho_a, rho_b : float
+    axis : {0, 1}
+        Axis of the range of ``A`` that the capacitance acts on.
+
+    Returns
+    -------
+    x : ndarray of the shape of ``rhs``
+    A x : ndarray in the range of ``A``
+    """
+    correction = apply_capacitance(inverse, forward(rhs), axis=axis, xp=xp)
+    return (rhs - adjoint(correction)) / rho_b, correction / rho_a
