@@ -128,7 +128,7 @@ def admm_sparse_code(
         ADMM penalties of the data and sparsity splits.
     max_iter : int
     tol : float or None
-        Stop when the relative primal and dual residuals (Boyd et al. 2011, sec. 3.3.1) fall
+        Stop when the relative primal and dual residuals (:func:`_relative_residuals`) fall
         below ``tol``; None runs ``max_iter`` iterations.
     relaxation : float
         Over-relaxation parameter in (0, 2) (Boyd et al. 2011, sec. 3.4.3).
@@ -185,7 +185,7 @@ def admm_sparse_code(
             primal, dual = _relative_residuals(
                 filters_hat, (DX - Y1, X - Y2), (DX, X), (Y1, Y2),
                 (rho_data * (Y1 - Y1_old), rho_sparse * (Y2 - Y2_old)),
-                (rho_data * U1, rho_sparse * U2), xp=xp,
+                (rho_data * Y1, rho_sparse * Y2), xp=xp,
             )
             history["primal_residual"].append(primal)
             history["dual_residual"].append(dual)
@@ -199,7 +199,10 @@ def _relative_residuals(filters_hat, primal, split_a, split_b, dual, dual_scale,
     """Relative primal and dual residuals of the stacked constraint ``[D; I] X = [Y1; Y2]``.
 
     ``r = ||[D X - Y1; X - Y2]|| / max(||[D X; X]||, ||[Y1; Y2]||)`` and
-    ``s = ||rho1 D^T dY1 + rho2 dY2|| / ||rho1 D^T U1 + rho2 U2||`` (Boyd et al. 2011, sec. 3.3).
+    ``s = ||rho1 D^T dY1 + rho2 dY2|| / ||rho1 D^T Y1 + rho2 Y2||``. Boyd et al. (2011, sec. 3.3)
+    scale ``s`` by ``||A^T rho U||``, but with the whole objective in the split variables the
+    ``X`` update makes ``A^T rho U`` equal to ``-s`` at every iteration, so that ratio is always
+    1; the scale of the splits is used instead.
     """
 
     def norm(parts):

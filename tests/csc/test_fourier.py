@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from csc.fourier import (
+    analyze,
+    crop_signal,
+    filter_adjoint,
+    pad_filters,
+    pad_signal,
+    spatial,
+    spectra,
+    synthesize,
+)
+
+
+def circular_convolution(kernel, image):
+    """Direct circular convolution on the grid of ``image`` (kernel at the origin)."""
+    height, width = image.shape
+    out = np.zeros_like(image)
+    for dy in range(kernel.shape[0]):
+        for dx in range(kernel.shape[1]):
+            out += kernel[dy, dx] * np.roll(image, (dy, dx), axis=(0, 1))
+    return out
+
+
+def random_problem(rng, n_images=2, n_channels=1, n_filters=3, size=9, filter_size=4):
+    grid = (size + filter_size - 1, size + 2 * filter_size - 1)
+    filters = rng.standard_normal((n_filters, n_channels, filter_size, filter_size))
+    codes = rng.standard_normal((n_images, n_filters) + grid)
+    return filters, codes, grid
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_synthesize_matches_direct_circular_convolution(n_channels):
+    rng = np.random.default_rng(0)
+    filters, codes, grid = random_problem(rng, n_channels=n_channels)
+    filters_hat = spectra(pad_filters(filters, grid, xp=np), xp=np)
+    result = spatial(synthesize(filters_hat, spectra(codes, xp=np), xp=np), grid, xp=np)
+    expected = np.zeros((codes.shape[0], n_channels) + grid)
+    for n in range(codes.shape[0]):
+        for c in range(n_channels):
+            for k in range(filters.shape[0]):
+                expected[n, c] += circular_convolution(filters[k, c], codes[n, k])
+    np.testing.assert_allclose(result, expected, atol=1e-10)
+
+
+def test_padded_convolution_equals_linear_convolution_on_the_image():
+    """Inside the image, the circular convolution on the padded grid is the linear one."""
+    from scipy.signal import convolve2d
+
+    rng = np.random.default_rng(1)
+    size, s = 10, 5
+    codes = rng.standard_normal((1, 1, size + s - 1, size + s - 1))
+    kernel = rng.standard_normal((1, 1, s, s))
+    grid = codes.shape[-2:]
+    result = spatial(synthesize(spectra(pad_filters(kernel, grid, xp=np), xp=np),
+                                spectra(codes, xp=np), xp=np), grid, xp=np)
+    linear = convolve2d(codes[0, 0], kernel[0, 0], mode="valid")  # (size, size)
+    np.testing.assert_allclose(crop_signal(result, s)[0, 0], linear, atol=1e-10)
+
+
+@pytest.mark.parametrize("n_channels", [1, 2])
+def test_analyze_is_the_adjoint_of_synthesize(n_channels):
+    rng = np.random.default_rng(2)
+    filters, codes, grid = random_problem(rng, n_channels=n_channels)
+    residual = rng.standard_normal((codes.shape[0], n_channels) + grid)
+    filters_hat = spectra(pad_filters(filters, grid, xp=np), xp=np)
+    forward = spatial(synthesize(filters_hat, spectra(codes, xp=np), xp=np), grid, xp=np)
+    backward = spatial(analyze(filters_hat, spectra(residual, xp=np), xp=np), grid, xp=np)
+    assert np.vdot(forward, residual) == pytest.approx(np.vdot(codes, backward), rel=1e-10)
+
+
+def test_filter_adjoint_is_the_adjoint_with_respect_to_filters():
+    rng = np.random.default_rng(3)
+    filters, codes, grid = random_problem(rng, n_channels=2)
+    padded = pad_filters(filters, grid, xp=np)
+    residual = rng.standard_normal((codes.shape[0], 2) + grid)
+    codes_hat = spectra(codes, xp=np)
+    forward = spatial(synthesize(spectra(padded, xp=np), codes_hat, xp=np), grid, xp=np)
+    backward = spatial(filter_adjoint(codes_hat, spectra(residual, xp=np), xp=np), grid, xp=np)
+    assert np.vdot(forward, residual) == pytest.approx(np.vdot(padded, backward), rel=1e-10)
+
+
+def test_code_is_centred_on_its_image_pixel():
+    """A unit code at padded index q reproduces the filter centred on image pixel q - r."""
+    s, size = 5, 12
+    kernel = np.zeros((1, 1, s, s))
+    kernel[0, 0, 2, 2] = 1.0  # centre tap
+    codes = np.zeros((1, 1, size + s - 1, size + s - 1))
+    codes[0, 0, 7, 9] = 1.0
+    grid = codes.shape[-2:]
+    image = crop_signal(spatial(synthesize(spectra(pad_filters(kernel, grid, xp=np), xp=np),
+                                           spectra(codes, xp=np), xp=np), grid, xp=np), s)
+    assert np.unravel_index(np.argmax(image[0, 0]), image.shape[-2:]) == (7 - 2, 9 - 2)
+
+
+def test_pad_then_crop_is_identity():
+    image = np.arange(30.0).reshape(1, 1, 5, 6)
+    padded = pad_signal(image, 4, xp=np)
+    assert padded.shape == (1, 1, 8, 9)
+    np.testing.assert_array_equal(crop_signal(padded, 4), image)
+    assert padded.sum() == image.sum()
