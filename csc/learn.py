@@ -40,8 +40,8 @@ class LearningOptions:
     max_iter: int = 20
     coding_iter: int = 10
     dictionary_iter: int = 10
-    coding_penalty: tuple = (1.0, 10.0)
-    dictionary_penalty: tuple = (1.0, 10.0)
+    coding_penalty: tuple = (1.0, 3.0)
+    dictionary_penalty: tuple = (1.0, 30.0)
     relaxation: float = 1.8
     dictionary_solver: str = "woodbury"
     non_negative: bool = False
@@ -247,9 +247,12 @@ class ConvolutionalDictionary:
         Inner ADMM iterations per coding and per dictionary step.
     encode_iter : int, default 100
         ADMM iterations of :meth:`encode`.
-    coding_penalty, dictionary_penalty : (float, float)
-        ADMM penalties ``(rho_data, rho_sparse)`` of the coding step and
-        ``(rho_data, rho_filter)`` of the dictionary step.
+    coding_penalty : (float, float) or None, default None
+        ADMM penalties ``(rho_data, rho_sparse)`` of the coding step; None means
+        ``(1, 3 * sparsity_weight)``, the best of a sweep on the fruit protocol (lambda 1) and on
+        a small problem with lambda 0.1 (``rho_sparse`` in 1..10 lambda, ``rho_data`` in 0.3..10).
+    dictionary_penalty : (float, float), default (1.0, 30.0)
+        ADMM penalties ``(rho_data, rho_filter)`` of the dictionary step (same sweep).
     relaxation : float, default 1.8
         ADMM over-relaxation in (0, 2).
     dictionary_solver : {'auto', 'woodbury', 'consensus'}, default 'auto'
@@ -300,7 +303,7 @@ class ConvolutionalDictionary:
 
     def __init__(self, n_filters=100, filter_size=11, *, sparsity_weight=1.0, optimizer="admm",
                  max_iter=20, coding_iter=10, dictionary_iter=10, encode_iter=100,
-                 coding_penalty=(1.0, 10.0), dictionary_penalty=(1.0, 10.0), relaxation=1.8,
+                 coding_penalty=None, dictionary_penalty=(1.0, 30.0), relaxation=1.8,
                  dictionary_solver="auto", coupling="filter", coupling_quantiles=(0.5, 0.5),
                  backtrack_rate=1.0, non_negative=False, channel_axis=None, initial_filters=None,
                  random_state=None, checkpoint=None, progress=False, callback=None):
@@ -416,12 +419,12 @@ class ConvolutionalDictionary:
         ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
         """
         self._check_fitted()
-        self._options()
+        options = self._options()
         signal, weights, xp = self._prepare(images, mask)
         filters_hat = self._filters_hat(signal.shape[-2:], signal.dtype, xp)
         result = admm_sparse_code(
-            signal, weights, filters_hat, sparsity_weight=self.sparsity_weight,
-            rho_data=self.coding_penalty[0], rho_sparse=self.coding_penalty[1],
+            signal, weights, filters_hat, sparsity_weight=options.sparsity_weight,
+            rho_data=options.coding_penalty[0], rho_sparse=options.coding_penalty[1],
             max_iter=self.encode_iter, relaxation=self.relaxation,
             non_negative=self.non_negative, xp=xp,
         )
@@ -494,8 +497,11 @@ class ConvolutionalDictionary:
         for name in ("max_iter", "coding_iter", "dictionary_iter", "encode_iter"):
             _check_int(name, getattr(self, name), 1)
         _check_positive("sparsity_weight", self.sparsity_weight)
-        for name in ("coding_penalty", "dictionary_penalty"):
-            value = getattr(self, name)
+        coding_penalty = self.coding_penalty
+        if coding_penalty is None and _is_positive(self.sparsity_weight):
+            coding_penalty = (1.0, 3.0 * float(self.sparsity_weight))
+        for name, value in (("coding_penalty", coding_penalty),
+                            ("dictionary_penalty", self.dictionary_penalty)):
             if (not isinstance(value, (tuple, list)) or len(value) != 2
                     or not all(_is_positive(v) for v in value)):
                 raise ValueError(f"`{name}` must be a pair of positive floats, got {value!r}")
@@ -515,7 +521,7 @@ class ConvolutionalDictionary:
             sparsity_weight=float(self.sparsity_weight), optimizer=self.optimizer,
             max_iter=self.max_iter, coding_iter=self.coding_iter,
             dictionary_iter=self.dictionary_iter,
-            coding_penalty=tuple(float(v) for v in self.coding_penalty),
+            coding_penalty=tuple(float(v) for v in coding_penalty),
             dictionary_penalty=tuple(float(v) for v in self.dictionary_penalty),
             relaxation=float(self.relaxation), dictionary_solver=self.dictionary_solver,
             non_negative=bool(self.non_negative), coupling=self.coupling,
