@@ -34,12 +34,14 @@ def minmax_normalize(scores, *, xp):
     Parameters
     ----------
     scores : array of shape (n_units,)
+
+    Notes
+    -----
+    No host synchronisation: the zero span is handled inside the array expression.
     """
     low, high = xp.min(scores), xp.max(scores)
     span = high - low
-    if float(span) <= 0:
-        return scores * 0
-    return (scores - low) / span
+    return (scores - low) / xp.where(span > 0, span, span * 0 + 1)
 
 
 def apply_kernel(scores, kernel="linear", *, power=2, xp):
@@ -90,12 +92,16 @@ def asynchronous_units(
     Returns
     -------
     boolean array of shape (n_units,)
+        All False when either score vector is constant (no unit stands out).
     """
     sparse_kernel = apply_kernel(sparse_scores, kernel, xp=xp)
     partner_kernel = apply_kernel(partner_scores, kernel, xp=xp)
     alpha = xp.quantile(sparse_kernel, sparse_quantile)
     beta = xp.quantile(partner_kernel, partner_quantile)
-    return (sparse_kernel <= alpha) & (partner_kernel >= beta)
+    # constant scores single out no unit (every BN gamma at its initial 1, say)
+    informative = (xp.max(sparse_scores) > xp.min(sparse_scores)) & \
+        (xp.max(partner_scores) > xp.min(partner_scores))
+    return (sparse_kernel <= alpha) & (partner_kernel >= beta) & informative
 
 
 def backtrack(values, anchor, units, *, rate=1.0, xp):

@@ -49,3 +49,9 @@ def test_reference_mask_revival_on_a_hand_made_example():
     # median 0.5 -> above: channels 0, 1, 5; collapsed among them: 0 and 5
     revived = coupling.revive_collapsed_masks(mask, partner, xp=np)
     np.testing.assert_allclose(revived, [0.75, 0.9, 0.0, 0.3, 0.6, 0.75])
+
+
+def test_constant_scores_flag_no_unit():
+    varied = np.array([0.0, 3.0, 1.0, 2.0])
+    assert not coupling.asynchronous_units(np.ones(4), varied, xp=np).any()
+    assert not coupling.asynchronous_units(varied, np.full(4, 2.0), xp=np).any()

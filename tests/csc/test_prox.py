@@ -3,8 +3,10 @@ import pytest
 
 from csc.prox import filter_support_mask, masked_data_prox, project_filters, soft_threshold
 
+GRID = np.linspace(-5, 5, 200001)
 
-def brute_force_prox(function, value, grid=np.linspace(-5, 5, 200001)):
+
+def brute_force_prox(function, value, grid=GRID):
     return grid[np.argmin(function(grid) + 0.5 * (grid - value) ** 2)]
 
 
