@@ -210,7 +210,7 @@ class CifarResNet(nn.Module):
         self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         stages, in_planes = [], widths[0]
-        for index, (count, planes) in enumerate(zip(n_blocks, widths)):
+        for index, (count, planes) in enumerate(zip(n_blocks, widths, strict=True)):
             layers = []
             for position in range(count):
                 stride = 2 if (index > 0 and position == 0) else 1
