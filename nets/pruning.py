@@ -119,8 +119,9 @@ class SoftMaskFISTA(torch.optim.Optimizer):
 
     Notes
     -----
-    ``self.state[p]`` holds ``previous`` (the proximal iterate) and ``t``. A mask value changed from
-    outside (the CoGD revival) is picked up as the new extrapolated point.
+    ``self.state[p]`` holds ``previous`` (the proximal iterate), ``output`` (the value written at
+    the last step) and ``t``. Entries changed from outside since the last step (the CoGD revival)
+    restart without momentum: their ``previous`` is reset to the new value.
     """
 
     def __init__(self, params, lr, *, sparsity_weight=0.0):
@@ -144,13 +145,16 @@ class SoftMaskFISTA(torch.optim.Optimizer):
                 state = self.state[p]
                 if not state:
                     state["previous"] = p.detach().clone()
+                    state["output"] = p.detach().clone()
                     state["t"] = 1.0
+                previous = torch.where(p == state["output"], state["previous"], p)
                 new, proximal, t_new = fista_mask_update(
-                    p, p.grad, state["previous"], state["t"], lr=group["lr"],
+                    p, p.grad, previous, state["t"], lr=group["lr"],
                     sparsity_weight=group["sparsity_weight"],
                 )
                 p.copy_(new)
                 state["previous"] = proximal
+                state["output"] = new.clone()
                 state["t"] = t_new
         return loss
 
