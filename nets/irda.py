@@ -73,7 +73,8 @@ def soft_threshold(x: Tensor, threshold: float | Tensor) -> Tensor:
 
 
 def irda_update(grad_avg: Tensor, grad: Tensor, *, step: int, sparsity_weight: float,
-                gamma: float, weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+                gamma: float, weight: Tensor | None = None,
+                center: Tensor | None = None) -> tuple[Tensor, Tensor]:
     r"""One iRDA iteration (Algorithm 1 of [1]_) on bare tensors.
 
     Parameters
@@ -90,7 +91,10 @@ def irda_update(grad_avg: Tensor, grad: Tensor, *, step: int, sparsity_weight: f
         :math:`\gamma > 0` in :math:`\beta_t = \gamma\sqrt t`.
     weight : Tensor of shape (...) or None
         Current weights :math:`w_t`. If given (step 2, "iterative retraining"), gradient
-        entries at zero weights are set to zero before averaging.
+        entries at zero weights are set to zero before averaging and those weights stay
+        zero.
+    center : Tensor of shape (...) or None
+        Proximal centre :math:`w_0`; None means :math:`w_0 = 0` (Algorithm 1).
 
     Returns
     -------
@@ -113,11 +117,23 @@ def irda_update(grad_avg: Tensor, grad: Tensor, *, step: int, sparsity_weight: f
     A coordinate is zero exactly when :math:`|\bar g_t| \le \lambda`. In step 2 a zero
     coordinate receives no new gradient, so its :math:`|\bar g_t|` only decays by the
     factor :math:`(t-1)/t` and it stays zero: the support can only shrink.
+
+    With a centre :math:`w_0` (Xiao's RDA, equations (12)-(15) of [1]_, with
+    :math:`h(w) = \tfrac12\|w - w_0\|^2`) the minimiser is
+    :math:`S_{\sqrt t\lambda/\gamma}(w_0 - (\sqrt t/\gamma)\bar g_t)`; the same formula
+    with :math:`w_0 = 0`. There a zero coordinate is not automatically kept at zero in
+    step 2, so it is set to zero explicitly (retraining updates only non-zero weights).
     """
     if weight is not None:
         grad = torch.where(weight == 0, torch.zeros_like(grad), grad)
     new_grad_avg = grad_avg * ((step - 1) / step) + grad / step
-    new_weight = soft_threshold(new_grad_avg, sparsity_weight) * (-math.sqrt(step) / gamma)
+    scale = math.sqrt(step) / gamma
+    if center is None:
+        new_weight = soft_threshold(new_grad_avg, sparsity_weight) * (-scale)
+    else:
+        new_weight = soft_threshold(center - scale * new_grad_avg, scale * sparsity_weight)
+    if weight is not None:
+        new_weight = torch.where(weight == 0, torch.zeros_like(new_weight), new_weight)
     return new_weight, new_grad_avg
 
 
@@ -160,12 +176,19 @@ class IRDA(torch.optim.Optimizer):
         Switch a group to step 2 (iterative retraining) once its counter exceeds this
         many iterations, i.e. for :math:`t > T`. ``None``: only :meth:`start_retraining`
         switches.
+    center : {"zero", "initial"}, default "zero"
+        Proximal centre :math:`w_0` of :math:`h(w) = \tfrac12\|w - w_0\|^2`. ``"zero"`` is
+        Algorithm 1 of [1]_ (:math:`w_0 = 0`, the initial weights only enter through the
+        first gradient). ``"initial"`` is Xiao's RDA centred at the weights found at the
+        first step (equation (12) of [1]_); an extension, not the paper's Algorithm 1,
+        useful for networks without normalisation layers, where the first
+        zero-centred step :math:`w_2 = -S_\lambda(g_1)/\gamma` can leave a dead network.
 
     Raises
     ------
     ValueError
-        If ``sparsity_weight < 0``, ``gamma <= 0`` or ``retrain_after`` is not None or a
-        non-negative int.
+        If ``sparsity_weight < 0``, ``gamma <= 0``, ``retrain_after`` is not None or a
+        non-negative int, or ``center`` is unknown.
 
     Notes
     -----
@@ -201,7 +224,8 @@ class IRDA(torch.optim.Optimizer):
     >>> _ = opt.step()
     """
 
-    def __init__(self, params, *, sparsity_weight=1e-4, gamma=1.0, retrain_after=None):
+    def __init__(self, params, *, sparsity_weight=1e-4, gamma=1.0, retrain_after=None,
+                 center="zero"):
         _check_nonnegative("sparsity_weight", sparsity_weight)
         _check_positive("gamma", gamma)
         if retrain_after is not None and (
@@ -209,8 +233,10 @@ class IRDA(torch.optim.Optimizer):
             or retrain_after < 0
         ):
             raise ValueError(f"`retrain_after` must be None or an int >= 0, got {retrain_after!r}")
+        if center not in ("zero", "initial"):
+            raise ValueError(f"`center` must be 'zero' or 'initial', got {center!r}")
         defaults = dict(sparsity_weight=sparsity_weight, gamma=gamma,
-                        retrain_after=retrain_after, retraining=False)
+                        retrain_after=retrain_after, retraining=False, center=center)
         super().__init__(params, defaults)
 
     def __setstate__(self, state):
@@ -218,6 +244,7 @@ class IRDA(torch.optim.Optimizer):
         for group in self.param_groups:
             group.setdefault("retrain_after", None)
             group.setdefault("retraining", False)
+            group.setdefault("center", "zero")
 
     def start_retraining(self):
         """Switch every parameter group to step 2 (masked RDA) from the next step on."""
@@ -248,12 +275,15 @@ class IRDA(torch.optim.Optimizer):
                 if len(state) == 0:
                     state["step"] = 0
                     state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    if group["center"] == "initial":
+                        state["center"] = p.detach().clone()
                 t = int(state["step"]) + 1
                 after = group["retrain_after"]
                 masked = group["retraining"] or (after is not None and t > after)
                 new_weight, state["grad_avg"] = irda_update(
                     state["grad_avg"], p.grad, step=t, sparsity_weight=group["sparsity_weight"],
-                    gamma=group["gamma"], weight=p if masked else None)
+                    gamma=group["gamma"], weight=p if masked else None,
+                    center=state.get("center"))
                 p.copy_(new_weight)
                 state["step"] = t
         return loss

@@ -35,6 +35,9 @@ class SmallCNN(nn.Module):
         Channels of the first conv (the second has ``2 * width``).
     hidden : int, default 64
         Units of the hidden linear layer.
+    batch_norm : bool, default False
+        Insert ``BatchNorm2d`` after each conv and ``BatchNorm1d`` after the hidden linear
+        layer (before the activation).
 
     Raises
     ------
@@ -49,7 +52,7 @@ class SmallCNN(nn.Module):
     """
 
     def __init__(self, num_classes: int = 10, *, activation: str = "relu", width: int = 16,
-                 hidden: int = 64):
+                 hidden: int = 64, batch_norm: bool = False):
         super().__init__()
         if activation not in _ACTIVATIONS:
             raise ValueError(f"`activation` must be one of {_ACTIVATIONS}, got {activation!r}")
@@ -57,14 +60,19 @@ class SmallCNN(nn.Module):
                             ("hidden", hidden)):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"`{name}` must be an int >= 1, got {value!r}")
+        def norm(kind, n):
+            return kind(n) if batch_norm else nn.Identity()
+
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), _make_activation(activation),
-            nn.Conv2d(width, 2 * width, 3, padding=1), _make_activation(activation),
+            nn.Conv2d(1, width, 3, padding=1), norm(nn.BatchNorm2d, width),
+            _make_activation(activation),
+            nn.Conv2d(width, 2 * width, 3, padding=1), norm(nn.BatchNorm2d, 2 * width),
+            _make_activation(activation),
             nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(2 * width * 16, hidden), _make_activation(activation),
-            nn.Linear(hidden, num_classes),
+            nn.Flatten(), nn.Linear(2 * width * 16, hidden), norm(nn.BatchNorm1d, hidden),
+            _make_activation(activation), nn.Linear(hidden, num_classes),
         )
 
     def forward(self, x: Tensor) -> Tensor:
