@@ -22,7 +22,7 @@ from nets import (  # noqa: E402
     transformed_l1,
 )
 
-GRID = torch.linspace(-8, 8, 160001, dtype=torch.float64)  # spacing 1e-4
+GRID = torch.linspace(-6, 6, 60001, dtype=torch.float64)  # spacing 2e-4
 
 
 def _brute_force_prox(x, penalty_values, lam):
@@ -31,7 +31,7 @@ def _brute_force_prox(x, penalty_values, lam):
     return GRID[objective.argmin(dim=1)]
 
 
-def _random_points(seed, n=60):
+def _random_points(seed, n=40):
     generator = torch.Generator().manual_seed(seed)
     return 6 * torch.rand(n, generator=generator, dtype=torch.float64) - 3
 
@@ -44,14 +44,14 @@ def _far_from(x, threshold, margin=1e-3):
 def test_l1_threshold_matches_brute_force(lam):
     x = _random_points(0)
     expected = _brute_force_prox(x, GRID.abs(), lam)
-    torch.testing.assert_close(prox_l1(x, lam), expected, atol=2e-4, rtol=0)
+    torch.testing.assert_close(prox_l1(x, lam), expected, atol=3e-4, rtol=0)
 
 
 @pytest.mark.parametrize("lam", [0.01, 0.3, 1.5])
 def test_l0_threshold_matches_brute_force(lam):
     x = _far_from(_random_points(1), math.sqrt(2 * lam))
     expected = _brute_force_prox(x, (GRID.abs() > 1e-9).to(GRID.dtype), lam)
-    torch.testing.assert_close(prox_l0(x, lam), expected, atol=2e-4, rtol=0)
+    torch.testing.assert_close(prox_l0(x, lam), expected, atol=3e-4, rtol=0)
 
 
 @pytest.mark.parametrize("a", [0.1, 1.0, 3.0])
@@ -62,7 +62,7 @@ def test_transformed_l1_closed_form_matches_brute_force(a, lam):
                  else math.sqrt(2 * lam * (a + 1)) - a / 2)
     x = _far_from(_random_points(2), threshold)
     expected = _brute_force_prox(x, transformed_l1(GRID, a=a), lam)
-    torch.testing.assert_close(prox_transformed_l1(x, lam, a=a), expected, atol=2e-4, rtol=0)
+    torch.testing.assert_close(prox_transformed_l1(x, lam, a=a), expected, atol=3e-4, rtol=0)
 
 
 def test_prox_penalty_dispatches_and_rejects_unknown_names():
