@@ -1,0 +1,368 @@
+"""Channel pruning of a CIFAR ResNet on scikit-learn's digits: CoGD vs no CoGD vs BN-scale slimming.
+
+Digits (8x8, bundled with scikit-learn, no download) are upsampled bilinearly to 32x32 and repeated
+to 3 channels so the CIFAR ResNets apply. For one seed the script:
+
+1. trains the dense model (the teacher);
+2. copies it into a soft-masked student and trains weights (SGD) and masks (``SoftMaskFISTA``,
+   l1, lr_m = 100 x lr, clamp >= 0) with cross-entropy + distillation from the teacher, the CoGD
+   revival rule once per epoch (``nets.CoGD(rule="revival")``; not after the last epoch);
+3. the same without CoGD (ablation);
+4. network slimming: l1 on the BN scales after each block's first conv, then a global threshold on
+   ``|gamma|`` chosen so that the model has the CoGD model's multiply-adds;
+5. removes the channels physically (mask exactly 0, or the slimming plan), checks that removal
+   leaves the masked model's logits unchanged, fine-tunes each pruned model with the same budget,
+   and times dense vs pruned inference on the CPU.
+
+Multiply-adds are measured with ``torch.utils.flop_counter`` (FLOPs / 2, conv + linear) on a
+1x3x32x32 input. Results go to a JSON file; ``--report`` turns several JSON files into the Markdown
+table of ``benchmarks/results/pruning.md``.
+
+Run ``python examples/prune_digits.py --seed 0 --json out0.json`` (one seed, a few minutes on one
+CPU core) and ``python examples/prune_digits.py --report out*.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+import nets
+from nets import (
+    CoGD,
+    SoftMaskFISTA,
+    bn_scale_scores,
+    distillation_loss,
+    mask_pairs,
+    masked_blocks,
+    measure_cost,
+    plan_for_macs,
+    plan_from_masks,
+    remove_channels,
+)
+
+ARCHITECTURES = {"resnet20": nets.resnet20, "resnet56": nets.resnet56}
+
+
+def load_data(split_seed=0):
+    """Digits as float32 tensors (n, 3, 32, 32), standardised; a fixed stratified 75/25 split."""
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    images = nn.functional.interpolate(images, size=(32, 32), mode="bilinear",
+                                       align_corners=False).repeat(1, 3, 1, 1)
+    labels = torch.tensor(digits.target, dtype=torch.long)
+    train_idx, test_idx = train_test_split(np.arange(len(labels)), test_size=0.25,
+                                           stratify=digits.target, random_state=split_seed)
+    train_idx, test_idx = torch.tensor(train_idx), torch.tensor(test_idx)
+    mean, std = images[train_idx].mean(), images[train_idx].std()
+    images = (images - mean) / std
+    return (images[train_idx], labels[train_idx]), (images[test_idx], labels[test_idx])
+
+
+def batches(data, batch_size, generator):
+    images, labels = data
+    order = torch.randperm(len(labels), generator=generator)
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        yield index, images[index], labels[index]
+
+
+@torch.no_grad()
+def accuracy(model, data):
+    model.eval()
+    images, labels = data
+    correct = sum(int((model(images[i:i + 500]).argmax(1) == labels[i:i + 500]).sum())
+                  for i in range(0, len(labels), 500))
+    return 100.0 * correct / len(labels)
+
+
+def cosine(optimizer, epochs, steps):
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps)
+
+
+def train_dense(model, train, args, generator):
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
+    steps = -(-len(train[1]) // args.batch_size)
+    scheduler = cosine(optimizer, args.epochs, steps)
+    for _ in range(args.epochs):
+        model.train()
+        for _, x, y in batches(train, args.batch_size, generator):
+            loss = nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    return model
+
+
+@torch.no_grad()
+def teacher_outputs(teacher, images):
+    """Pooled features and logits of the (eval-mode) teacher for every training image.
+
+    There is no augmentation, so the teacher's outputs are computed once instead of per batch.
+    """
+    teacher.eval()
+    features = torch.cat([teacher.features(images[i:i + 500]) for i in range(0, len(images), 500)])
+    return features, teacher.fc(features)
+
+
+def student_loss(student, teacher_out, index, x, y, args):
+    features = student.features(x)
+    logits = student.fc(features)
+    loss = nn.functional.cross_entropy(logits, y)
+    if args.distill:
+        loss = loss + distillation_loss(logits, teacher_out[1][index],
+                                        student_features=features,
+                                        teacher_features=teacher_out[0][index])
+    return loss, logits
+
+
+def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd):
+    """Soft-mask training (SPEC 4); returns the masked student and how many units CoGD revived."""
+    student = ARCHITECTURES[args.arch](soft_mask=True)
+    student.load_state_dict(teacher.state_dict(), strict=False)
+    masks = [m for m, _ in mask_pairs(student)]
+    mask_ids = {id(m) for m in masks}
+    weights = [p for p in student.parameters() if id(p) not in mask_ids]
+    weight_optimizer = torch.optim.SGD(weights, lr=args.prune_lr, momentum=0.9, weight_decay=5e-4)
+    mask_optimizer = SoftMaskFISTA(masks, lr=100 * args.prune_lr,
+                                   sparsity_weight=args.sparsity_weight)
+    cogd = CoGD(mask_optimizer, mask_pairs(student), rule="revival",
+                partner_quantile=args.quantile) if use_cogd else None
+    discriminator = d_optimizer = None
+    if args.gal:
+        discriminator = nets.LogitDiscriminator(10)
+        d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
+    revived, zero_fraction = 0, []
+    for epoch in range(args.prune_epochs):
+        student.train()
+        for index, x, y in batches(train, args.batch_size, generator):
+            loss, logits = student_loss(student, teacher_out, index, x, y, args)
+            if discriminator is not None:
+                g_loss, d_loss = nets.adversarial_losses(discriminator, logits,
+                                                         teacher_out[1][index])
+                d_optimizer.zero_grad()
+                d_loss.backward(retain_graph=True)
+                d_optimizer.step()
+                loss = loss + args.gal_weight * g_loss
+            weight_optimizer.zero_grad()
+            mask_optimizer.zero_grad()
+            loss.backward()
+            weight_optimizer.step()
+            (cogd or mask_optimizer).step()
+        zero_fraction.append(float(sum(int((m == 0).sum()) for m in masks)
+                                   / sum(m.numel() for m in masks)))
+        if cogd is not None and epoch < args.prune_epochs - 1:
+            revived += cogd.couple().total_flagged
+    return student, revived, zero_fraction
+
+
+def train_slimming(teacher, teacher_out, train, args, generator):
+    """Network slimming: l1 subgradient on the BN scales after each block's first conv."""
+    student = copy.deepcopy(teacher)
+    gammas = [block.bn1.weight for _, block in masked_blocks(student)]
+    optimizer = torch.optim.SGD(student.parameters(), lr=args.prune_lr, momentum=0.9,
+                                weight_decay=5e-4)
+    for _ in range(args.prune_epochs):
+        student.train()
+        for index, x, y in batches(train, args.batch_size, generator):
+            loss, _ = student_loss(student, teacher_out, index, x, y, args)
+            optimizer.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for gamma in gammas:
+                    gamma.grad.add_(args.slimming_weight * torch.sign(gamma))
+            optimizer.step()
+    return student
+
+
+def fine_tune(model, train, args, generator):
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.prune_lr, momentum=0.9,
+                                weight_decay=5e-4)
+    steps = -(-len(train[1]) // args.batch_size)
+    scheduler = cosine(optimizer, args.finetune_epochs, steps)
+    for _ in range(args.finetune_epochs):
+        model.train()
+        for _, x, y in batches(train, args.batch_size, generator):
+            loss = nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    return model
+
+
+@torch.no_grad()
+def speedup(dense, pruned, *, batch_size=256, repeats=7):
+    """Median batch time of dense and pruned models (eval, no grad), measured interleaved."""
+    dense.eval()
+    pruned.eval()
+    x = torch.randn(batch_size, 3, 32, 32)
+    dense(x)
+    pruned(x)
+    times = {"dense": [], "pruned": []}
+    for _ in range(repeats):
+        for name, model in (("dense", dense), ("pruned", pruned)):
+            start = time.perf_counter()
+            model(x)
+            times[name].append(time.perf_counter() - start)
+    dense_t, pruned_t = statistics.median(times["dense"]), statistics.median(times["pruned"])
+    return {"dense_ms": 1e3 * dense_t, "pruned_ms": 1e3 * pruned_t, "speedup": dense_t / pruned_t}
+
+
+def run(args):
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    train, test = load_data()
+    start = time.time()
+    teacher = train_dense(ARCHITECTURES[args.arch](), train, args, generator)
+    teacher_out = teacher_outputs(teacher, train[0])
+    dense_cost = measure_cost(teacher)
+    result = {"seed": args.seed, "arch": args.arch, "args": vars(args),
+              "dense": {"acc": accuracy(teacher, test), "macs": dense_cost.macs,
+                        "params": dense_cost.parameters}}
+    print(f"seed {args.seed} dense acc {result['dense']['acc']:.2f} "
+          f"({time.time() - start:.0f}s)", flush=True)
+    target_macs = None
+    for method in ("cogd", "no_cogd", "slimming"):
+        if method == "slimming":
+            student = train_slimming(teacher, teacher_out, train, args, generator)
+            plan = plan_for_macs(student, bn_scale_scores(student), target_macs=target_macs)
+            revived, zero_fraction = 0, []
+        else:
+            student, revived, zero_fraction = train_masks(teacher, teacher_out, train, args,
+                                                          generator, use_cogd=method == "cogd")
+            plan = plan_from_masks(student)
+        masked_acc = accuracy(student, test)
+        pruned = remove_channels(student, plan)
+        with torch.no_grad():
+            student.eval()
+            pruned.eval()
+            probe = test[0][:200]
+            removal_error = float((student(probe) - pruned(probe)).abs().max())
+        cost = measure_cost(pruned)
+        if method == "cogd":
+            target_macs = cost.macs
+        pruned_acc = accuracy(pruned, test)
+        fine_tune(pruned, train, args, generator)
+        entry = {"masked_acc": masked_acc, "pruned_acc": pruned_acc,
+                 "finetuned_acc": accuracy(pruned, test), "macs": cost.macs,
+                 "params": cost.parameters, "removal_max_abs_logit_change": removal_error,
+                 "kept_channels": plan.n_kept, "revived_units": revived,
+                 "zero_mask_fraction_per_epoch": zero_fraction,
+                 "timing": speedup(teacher, pruned)}
+        result[method] = entry
+        print(f"seed {args.seed} {method}: MACs {cost.macs / 1e6:.2f}M "
+              f"({100 * (1 - cost.macs / dense_cost.macs):.1f}% fewer), acc masked "
+              f"{masked_acc:.2f} pruned {pruned_acc:.2f} fine-tuned {entry['finetuned_acc']:.2f},"
+              f" removal error {removal_error:.2e}, speed-up {entry['timing']['speedup']:.2f}x "
+              f"({time.time() - start:.0f}s)", flush=True)
+    result["machine"] = f"{platform.processor() or platform.machine()}, torch " \
+                        f"{torch.__version__}, {torch.get_num_threads()} thread(s)"
+    result["seconds"] = time.time() - start
+    return result
+
+
+def _stats(values):
+    mean = statistics.fmean(values)
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{mean:.2f} ± {spread:.2f}"
+
+
+def report(paths, figure=None):
+    runs = [json.load(open(path)) for path in paths]
+    seeds = ", ".join(str(r["seed"]) for r in runs)
+    dense_macs = runs[0]["dense"]["macs"]
+    lines = [f"Seeds: {seeds} (mean ± sample std over {len(runs)} seeds; arch "
+             f"{runs[0]['arch']}).", "",
+             "| model | MMACs | FLOPs reduction (%) | params | acc before FT (%) | "
+             "acc after FT (%) | CPU speed-up (batch 256) |",
+             "|---|---|---|---|---|---|---|",
+             f"| dense | {dense_macs / 1e6:.2f} | 0 | {runs[0]['dense']['params']} | - | "
+             f"{_stats([r['dense']['acc'] for r in runs])} | 1.00 |"]
+    names = {"cogd": "CoGD (masks + revival)", "no_cogd": "masks without CoGD (ablation)",
+             "slimming": "BN-scale slimming, CoGD's MACs"}
+    for method, label in names.items():
+        macs = [r[method]["macs"] / 1e6 for r in runs]
+        reduction = [100 * (1 - r[method]["macs"] / r["dense"]["macs"]) for r in runs]
+        params = [r[method]["params"] for r in runs]
+        lines.append(
+            f"| {label} | {_stats(macs)} | {_stats(reduction)} | {statistics.fmean(params):.0f} | "
+            f"{_stats([r[method]['pruned_acc'] for r in runs])} | "
+            f"{_stats([r[method]['finetuned_acc'] for r in runs])} | "
+            f"{_stats([r[method]['timing']['speedup'] for r in runs])} |")
+    lines += ["", "Per seed (dense acc; then method: MMACs / acc after FT / "
+              "max |logit change| at removal / CoGD revivals):", ""]
+    for r in runs:
+        parts = [f"seed {r['seed']}: dense {r['dense']['acc']:.2f}"]
+        for method in names:
+            e = r[method]
+            parts.append(f"{method} {e['macs'] / 1e6:.2f} / {e['finetuned_acc']:.2f} / "
+                         f"{e['removal_max_abs_logit_change']:.1e} / {e['revived_units']}")
+        lines.append("- " + "; ".join(parts) + f" ({r['seconds']:.0f} s)")
+    lines += ["", f"Machine: {runs[0]['machine']}."]
+    print("\n".join(lines))
+    if figure:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(4.5, 3), dpi=100)
+        for method, style in (("cogd", "-o"), ("no_cogd", "--s")):
+            for index, r in enumerate(runs):
+                fractions = r[method]["zero_mask_fraction_per_epoch"]
+                ax.plot(range(1, len(fractions) + 1), [100 * f for f in fractions], style,
+                        color="C0" if method == "cogd" else "C1", alpha=0.7,
+                        label=names[method] if index == 0 else None)
+        ax.set_xlabel("mask-training epoch")
+        ax.set_ylabel("masks exactly 0 (%)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(figure)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="resnet20")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--prune-epochs", type=int, default=5)
+    parser.add_argument("--finetune-epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--prune-lr", type=float, default=0.01)
+    parser.add_argument("--sparsity-weight", type=float, default=0.02)
+    parser.add_argument("--slimming-weight", type=float, default=1e-3)
+    parser.add_argument("--quantile", type=float, default=0.5)
+    parser.add_argument("--distill", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--gal", action="store_true", help="add GAL's adversarial loss")
+    parser.add_argument("--gal-weight", type=float, default=0.1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", help="write the results of this seed here")
+    parser.add_argument("--report", nargs="+", help="summarise JSON files as a Markdown table")
+    parser.add_argument("--figure", help="with --report: plot the zero-mask fraction per epoch")
+    args = parser.parse_args(argv)
+    if args.report:
+        report(args.report, args.figure)
+        return 0
+    torch.set_num_threads(args.threads)
+    result = run(args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(result, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

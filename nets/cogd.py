@@ -1,0 +1,374 @@
+"""CoGD for PyTorch: the coupling rule of SPEC 3 on (BN scale or soft mask, convolution) pairs.
+
+:class:`CoGD` wraps any ``torch.optim.Optimizer``: :meth:`CoGD.step` is exactly one step of the
+wrapped optimizer, and :meth:`CoGD.couple` applies the coupling rule once per epoch. The rule itself
+is not re-implemented here; the pure functions below call :mod:`csc.coupling` with ``xp=torch``.
+
+Two rules are offered:
+
+``rule="backtrack"`` (BN training, SPEC 3 "BN training")
+    Units are channels. ``s_x(c) = |gamma_c|``, ``s_w(c) = sum_i ||W[c, i]||_1`` of the conv that
+    feeds the BN (``partner_axis=0``). Units in the asynchronous set
+    ``J = {c : K(s_x)_c <= alpha, K(s_w)_c >= beta}`` are moved back to their epoch-start values
+    (both ``gamma_c`` and ``W[c]``); the anchors are then re-taken for the next epoch.
+
+``rule="revival"`` (pruning reference rule, SPEC 3 "Pruning")
+    For a soft mask ``m`` over ``C`` channels consumed by the conv ``W`` (``partner_axis=1``):
+    ``ind = minmax(sqrt(minmax(ks)))`` with ``ks_c = sum_o ||W[o, c]||_1``; every ``c`` with
+    ``ind_c > median(ind)`` and ``m_c < 0.5`` gets ``m_c = 0.75``.
+
+References
+----------
+Li, Zhang et al., "Cogradient Descent for Bilinear Optimization", CVPR 2020, arXiv:2006.09142.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from csc.coupling import KERNELS, asynchronous_units, backtrack, revive_collapsed_masks
+
+__all__ = [
+    "CoGD",
+    "CouplingReport",
+    "BacktrackResult",
+    "unit_scores",
+    "backtrack_update",
+    "revival_update",
+    "conv_bn_pairs",
+]
+
+RULES = ("backtrack", "revival")
+
+
+def unit_scores(tensor: Tensor, *, axis: int = 0) -> Tensor:
+    """l1 norm of each unit: ``sum |tensor|`` over every axis but ``axis``.
+
+    Parameters
+    ----------
+    tensor : Tensor of shape (..., n_units, ...)
+    axis : int
+        Axis indexing the units (0: output channels of a conv, 1: its input channels).
+
+    Returns
+    -------
+    Tensor of shape (n_units,)
+
+    Examples
+    --------
+    >>> unit_scores(torch.ones(4, 3, 3, 3), axis=1)
+    tensor([36., 36., 36.])
+    """
+    moved = tensor.detach().abs().movedim(axis, 0)
+    return moved.reshape(moved.shape[0], -1).sum(dim=1)
+
+
+@dataclass(frozen=True)
+class BacktrackResult:
+    """Output of :func:`backtrack_update`.
+
+    Attributes
+    ----------
+    sparse : Tensor of shape (n_units, ...)
+    partner : Tensor of the partner's shape
+    units : bool Tensor of shape (n_units,)
+        The asynchronous set ``J``.
+    """
+
+    sparse: Tensor
+    partner: Tensor
+    units: Tensor
+
+
+def backtrack_update(sparse, partner, sparse_anchor, partner_anchor, *, partner_axis=0,
+                     kernel="linear", sparse_quantile=0.5, partner_quantile=0.5, rate=1.0):
+    """One CoGD backtracking step on bare tensors (the BN rule); inputs are not modified.
+
+    Parameters
+    ----------
+    sparse : Tensor of shape (n_units,) or (n_units, ...)
+        The sparse variable (BN ``gamma``); ``s_x`` is its per-unit l1 norm.
+    partner : Tensor with ``partner.shape[partner_axis] == n_units``
+        The dense partner (the conv weight feeding the BN); ``s_w`` is its per-unit l1 norm.
+    sparse_anchor, partner_anchor : Tensor
+        Epoch-start values, shapes of ``sparse`` and ``partner``.
+    partner_axis : int
+    kernel : {'linear', 'polynomial', 'sqrt'}
+    sparse_quantile, partner_quantile : float in [0, 1]
+        ``alpha`` and ``beta`` as quantiles of the kernelised scores (median by default).
+    rate : float in (0, 1]
+        1 restores the anchors exactly.
+
+    Returns
+    -------
+    BacktrackResult
+    """
+    units = asynchronous_units(
+        unit_scores(sparse, axis=0), unit_scores(partner, axis=partner_axis),
+        sparse_quantile=sparse_quantile, partner_quantile=partner_quantile, kernel=kernel, xp=torch,
+    )
+    new_sparse = backtrack(sparse, sparse_anchor, units, rate=rate, xp=torch)
+    new_partner = backtrack(partner.movedim(partner_axis, 0),
+                            partner_anchor.movedim(partner_axis, 0), units, rate=rate,
+                            xp=torch).movedim(0, partner_axis)
+    return BacktrackResult(sparse=new_sparse, partner=new_partner.contiguous(), units=units)
+
+
+def revival_update(mask, partner, *, partner_axis=1, kernel="sqrt", quantile=0.5,
+                   collapse_below=0.5, revival=0.75):
+    """The reference pruning rule on bare tensors; the input is not modified.
+
+    Parameters
+    ----------
+    mask : Tensor of shape (n_channels,)
+        Soft mask values (non-negative).
+    partner : Tensor with ``partner.shape[partner_axis] == n_channels``
+        Weight of the conv consuming the masked channels, shape (n_out, n_channels, kh, kw).
+    partner_axis : int
+    kernel : {'linear', 'polynomial', 'sqrt'}
+    quantile : float in [0, 1]
+        Threshold ``alpha`` as a quantile of the indicator (median by default).
+    collapse_below, revival : float
+
+    Returns
+    -------
+    Tensor of shape (n_channels,)
+
+    Examples
+    --------
+    >>> mask = torch.tensor([0.0, 0.2, 0.9, 0.0])
+    >>> partner = torch.tensor([4.0, 1.0, 3.0, 0.5]).view(1, 4, 1, 1)
+    >>> revival_update(mask, partner)
+    tensor([0.7500, 0.2000, 0.9000, 0.0000])
+    """
+    return revive_collapsed_masks(
+        mask, unit_scores(partner, axis=partner_axis), collapse_below=collapse_below,
+        revival=revival, quantile=quantile, kernel=kernel, xp=torch,
+    )
+
+
+def conv_bn_pairs(model: nn.Module) -> list[tuple[Tensor, Tensor]]:
+    """``(bn.weight, conv.weight)`` for every BatchNorm2d fed directly by a Conv2d.
+
+    Modules are visited in registration order and each ``BatchNorm2d`` is paired with the most
+    recent ``Conv2d`` whose ``out_channels`` equals its ``num_features`` (true for the models of
+    :mod:`nets.models`, whose modules are registered in forward order).
+
+    Returns
+    -------
+    list of (Tensor of shape (C,), Tensor of shape (C, C_in, kh, kw))
+    """
+    pairs, last_conv = [], None
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            last_conv = module
+        elif isinstance(module, nn.BatchNorm2d) and module.affine:
+            if last_conv is not None and last_conv.out_channels == module.num_features:
+                pairs.append((module.weight, last_conv.weight))
+                last_conv = None
+    return pairs
+
+
+@dataclass(frozen=True)
+class CouplingReport:
+    """What one :meth:`CoGD.couple` call changed.
+
+    Attributes
+    ----------
+    n_flagged : tuple of int
+        Units backtracked or revived, one entry per pair.
+    n_units : tuple of int
+        Units per pair.
+    """
+
+    n_flagged: tuple
+    n_units: tuple
+
+    @property
+    def total_flagged(self) -> int:
+        return int(sum(self.n_flagged))
+
+
+class CoGD(torch.optim.Optimizer):
+    r"""Cogradient descent: any base optimizer plus a once-per-epoch coupling step.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        The base optimizer (SGD, AdamW, ...). :meth:`step` calls its ``step`` unchanged, so
+        parameters outside ``pairs`` follow it exactly. Attach LR schedulers to it.
+    pairs : list of (Tensor, Tensor)
+        ``(x, w)`` pairs: ``x`` of shape (n_units,) is the sparse variable (BN ``gamma`` or a soft
+        mask), ``w`` its partner with ``w.shape[partner_axis] == n_units``. Every tensor appears
+        in at most one pair.
+    rule : {'backtrack', 'revival'}, default 'backtrack'
+        See the module docstring.
+    kernel : {'linear', 'polynomial', 'sqrt'} or None
+        None picks ``'linear'`` for ``'backtrack'`` and ``'sqrt'`` (the reference) for
+        ``'revival'``.
+    sparse_quantile, partner_quantile : float in [0, 1], default 0.5
+        ``alpha`` and ``beta`` (CoGD-a uses the a-quantile). ``'revival'`` uses
+        ``partner_quantile`` only.
+    rate : float in (0, 1], default 1.0
+        Backtracking rate (1 restores the epoch-start values).
+    partner_axis : int or None
+        Unit axis of ``w``: None picks 0 (conv feeding a BN) for ``'backtrack'`` and 1 (conv
+        consuming a masked channel) for ``'revival'``.
+    collapse_below, revival : float, default 0.5 and 0.75
+        Revival rule: masks below ``collapse_below`` are set to ``revival``.
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not an optimizer or a pair is not two tensors.
+    ValueError
+        If an option is out of range or a pair's shapes disagree.
+
+    Notes
+    -----
+    Hyperparameters live in two index-aligned param groups, ``role="mask"`` (the ``x``) and
+    ``role="coupled"`` (the ``w``); ``self.state[p]`` holds only the anchor tensor of the
+    backtrack rule, so :meth:`state_dict` round-trips. :meth:`state_dict` returns
+    ``{"cogd": ..., "optimizer": ...}`` (the coupling state and the base optimizer's).
+    Under DistributedDataParallel every rank must call :meth:`couple` at the same point; the
+    replicas hold identical parameters, so the rule makes the same decision on all of them.
+    The base optimizer's own state (momentum) is left unchanged by backtracking.
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    >>> base = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> optimizer = CoGD(base, conv_bn_pairs(model), rule="backtrack")
+    >>> loss = model(torch.randn(2, 3, 5, 5)).square().mean()
+    >>> loss.backward()
+    >>> optimizer.step()
+    >>> optimizer.couple().n_units
+    (4,)
+    """
+
+    def __init__(self, optimizer, pairs, *, rule="backtrack", kernel=None, sparse_quantile=0.5,
+                 partner_quantile=0.5, rate=1.0, partner_axis=None, collapse_below=0.5,
+                 revival=0.75):
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"`optimizer` must be a torch.optim.Optimizer, got {type(optimizer)}")
+        if rule not in RULES:
+            raise ValueError(f"`rule` must be one of {RULES}, got {rule!r}")
+        if kernel is None:
+            kernel = "linear" if rule == "backtrack" else "sqrt"
+        if kernel not in KERNELS:
+            raise ValueError(f"`kernel` must be one of {KERNELS}, got {kernel!r}")
+        for name, value in (("sparse_quantile", sparse_quantile),
+                            ("partner_quantile", partner_quantile)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1], got {value!r}")
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"`rate` must be in (0, 1], got {rate!r}")
+        if partner_axis is None:
+            partner_axis = 0 if rule == "backtrack" else 1
+        pairs = list(pairs)
+        if not pairs:
+            raise ValueError("`pairs` must contain at least one (x, w) pair, got []")
+        for index, pair in enumerate(pairs):
+            if len(pair) != 2 or not all(isinstance(t, Tensor) for t in pair):
+                raise TypeError(f"`pairs[{index}]` must be a (Tensor, Tensor) pair, got {pair!r}")
+            x, w = pair
+            if x.ndim != 1:
+                raise ValueError(f"`pairs[{index}][0]` must be 1-D, got shape {tuple(x.shape)}")
+            if not -w.ndim <= partner_axis < w.ndim or w.shape[partner_axis] != x.shape[0]:
+                raise ValueError(
+                    f"`pairs[{index}][1]` must have {x.shape[0]} units on axis {partner_axis}, "
+                    f"got shape {tuple(w.shape)}"
+                )
+        defaults = dict(rule=rule, kernel=kernel, sparse_quantile=float(sparse_quantile),
+                        partner_quantile=float(partner_quantile), rate=float(rate),
+                        partner_axis=int(partner_axis), collapse_below=float(collapse_below),
+                        revival=float(revival))
+        groups = [{"params": [x for x, _ in pairs], "role": "mask"},
+                  {"params": [w for _, w in pairs], "role": "coupled"}]
+        super().__init__(groups, defaults)
+        self.optimizer = optimizer
+
+    def _groups(self):
+        masks = next(g for g in self.param_groups if g["role"] == "mask")
+        coupled = next(g for g in self.param_groups if g["role"] == "coupled")
+        return masks, coupled
+
+    def _snapshot_missing_anchors(self):
+        masks, coupled = self._groups()
+        if masks["rule"] != "backtrack":
+            return
+        for p in masks["params"] + coupled["params"]:
+            if "anchor" not in self.state[p]:
+                self.state[p]["anchor"] = p.detach().clone()
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One step of the base optimizer (anchors are taken before the very first step).
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss; passed to the base optimizer.
+
+        Returns
+        -------
+        The loss returned by the base optimizer's ``step``.
+        """
+        self._snapshot_missing_anchors()
+        if closure is None:
+            return self.optimizer.step()
+        return self.optimizer.step(closure)
+
+    def zero_grad(self, set_to_none: bool = True):
+        """Clear gradients through the base optimizer and of the paired tensors."""
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+        super().zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def couple(self) -> CouplingReport:
+        """Apply the coupling rule once (call at the end of every epoch).
+
+        For ``'backtrack'`` the anchors are then re-taken from the current values (the start of
+        the next epoch).
+
+        Returns
+        -------
+        CouplingReport
+        """
+        self._snapshot_missing_anchors()
+        masks, coupled = self._groups()
+        flagged, sizes = [], []
+        for x, w in zip(masks["params"], coupled["params"], strict=True):
+            if masks["rule"] == "revival":
+                new = revival_update(x, w, partner_axis=masks["partner_axis"],
+                                     kernel=masks["kernel"], quantile=masks["partner_quantile"],
+                                     collapse_below=masks["collapse_below"],
+                                     revival=masks["revival"])
+                flagged.append(int((new != x).sum()))
+                x.copy_(new)
+            else:
+                result = backtrack_update(
+                    x, w, self.state[x]["anchor"], self.state[w]["anchor"],
+                    partner_axis=masks["partner_axis"], kernel=masks["kernel"],
+                    sparse_quantile=masks["sparse_quantile"],
+                    partner_quantile=masks["partner_quantile"], rate=masks["rate"],
+                )
+                x.copy_(result.sparse)
+                w.copy_(result.partner)
+                self.state[x]["anchor"] = x.detach().clone()
+                self.state[w]["anchor"] = w.detach().clone()
+                flagged.append(int(result.units.sum()))
+            sizes.append(int(x.shape[0]))
+        return CouplingReport(n_flagged=tuple(flagged), n_units=tuple(sizes))
+
+    def state_dict(self):
+        """``{"cogd": coupling state and groups, "optimizer": base optimizer state_dict}``."""
+        return {"cogd": super().state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state_dict):
+        """Load a dict produced by :meth:`state_dict` (into a newly built CoGD)."""
+        super().load_state_dict(state_dict["cogd"])
+        self.optimizer.load_state_dict(state_dict["optimizer"])

@@ -1,0 +1,490 @@
+"""Iterative regularized dual averaging (iRDA) and proximal-SGD baselines for sparse CNNs.
+
+The update maths lives in pure functions (:func:`soft_threshold`, :func:`irda_update`,
+:func:`prox_sgd_update`) that can be tested on bare tensors; the optimizers are thin
+``torch.optim.Optimizer`` subclasses around them.
+
+References
+----------
+.. [1] Jia, X., Zhao, L., Zhang, L., He, J., Xu, J. "Modified regularized dual averaging
+   method for training sparse convolutional neural networks", arXiv:1807.04222.
+.. [2] Xiao, L. "Dual averaging methods for regularized stochastic learning and online
+   optimization", JMLR 11 (2010) 2543-2596.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "IRDA",
+    "ProxSGD",
+    "SqrtProxSGD",
+    "LayerSparsity",
+    "SparsityReport",
+    "irda_init_",
+    "irda_update",
+    "prox_sgd_update",
+    "soft_threshold",
+    "sparsity",
+]
+
+
+def _check_nonnegative(name, value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+        raise ValueError(f"`{name}` must be a number >= 0, got {value!r}")
+
+
+def _check_positive(name, value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+        raise ValueError(f"`{name}` must be a number > 0, got {value!r}")
+
+
+# --- pure update functions ---------------------------------------------------------------
+
+
+def soft_threshold(x: Tensor, threshold: float | Tensor) -> Tensor:
+    r"""Soft thresholding :math:`S_\tau(x) = \operatorname{sign}(x)\max(|x| - \tau, 0)`.
+
+    Parameters
+    ----------
+    x : Tensor of any shape
+    threshold : float or Tensor broadcastable to ``x``, >= 0
+
+    Returns
+    -------
+    Tensor of the shape and dtype of ``x`` (a new tensor; ``x`` is not modified).
+
+    Notes
+    -----
+    :math:`S_\tau(x) = \arg\min_u \tfrac12 (u - x)^2 + \tau |u|`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> soft_threshold(torch.tensor([-2.0, 0.5, 3.0]), 1.0)
+    tensor([-1.,  0.,  2.])
+    """
+    return torch.sign(x) * torch.clamp(x.abs() - threshold, min=0)
+
+
+def irda_update(grad_avg: Tensor, grad: Tensor, *, step: int, sparsity_weight: float,
+                gamma: float, weight: Tensor | None = None,
+                center: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    r"""One iRDA iteration (Algorithm 1 of [1]_) on bare tensors.
+
+    Parameters
+    ----------
+    grad_avg : Tensor of shape (...)
+        Running average :math:`\bar g_{t-1}` (zeros at ``step == 1``).
+    grad : Tensor of shape (...)
+        Stochastic gradient :math:`g_t` at the current weights :math:`w_t`.
+    step : int
+        Iteration counter :math:`t \ge 1` (counted over steps 1 and 2 together).
+    sparsity_weight : float
+        :math:`\lambda \ge 0`.
+    gamma : float
+        :math:`\gamma > 0` in :math:`\beta_t = \gamma\sqrt t`.
+    weight : Tensor of shape (...) or None
+        Current weights :math:`w_t`. If given (step 2, "iterative retraining"), gradient
+        entries at zero weights are set to zero before averaging and those weights stay
+        zero.
+    center : Tensor of shape (...) or None
+        Proximal centre :math:`w_0`; None means :math:`w_0 = 0` (Algorithm 1).
+
+    Returns
+    -------
+    new_weight : Tensor of shape (...)
+        :math:`w_{t+1}`.
+    new_grad_avg : Tensor of shape (...)
+        :math:`\bar g_t`.
+
+    Notes
+    -----
+    With :math:`h(w) = \tfrac12\|w\|^2` centred at :math:`w_0 = 0`,
+
+    .. math::
+
+        \bar g_t = \tfrac{t-1}{t}\bar g_{t-1} + \tfrac1t g_t,\qquad
+        w_{t+1} = \arg\min_w \langle \bar g_t, w\rangle + \lambda\|w\|_1
+                  + \tfrac{\beta_t}{2t}\|w\|^2
+                = -\tfrac{\sqrt t}{\gamma}\, S_\lambda(\bar g_t).
+
+    A coordinate is zero exactly when :math:`|\bar g_t| \le \lambda`. In step 2 a zero
+    coordinate receives no new gradient, so its :math:`|\bar g_t|` only decays by the
+    factor :math:`(t-1)/t` and it stays zero: the support can only shrink.
+
+    With a centre :math:`w_0` (Xiao's RDA, equations (12)-(15) of [1]_, with
+    :math:`h(w) = \tfrac12\|w - w_0\|^2`) the minimiser is
+    :math:`S_{\sqrt t\lambda/\gamma}(w_0 - (\sqrt t/\gamma)\bar g_t)`; the same formula
+    with :math:`w_0 = 0`. There a zero coordinate is not automatically kept at zero in
+    step 2, so it is set to zero explicitly (retraining updates only non-zero weights).
+    """
+    if weight is not None:
+        grad = torch.where(weight == 0, torch.zeros_like(grad), grad)
+    new_grad_avg = grad_avg * ((step - 1) / step) + grad / step
+    scale = math.sqrt(step) / gamma
+    if center is None:
+        new_weight = soft_threshold(new_grad_avg, sparsity_weight) * (-scale)
+    else:
+        new_weight = soft_threshold(center - scale * new_grad_avg, scale * sparsity_weight)
+    if weight is not None:
+        new_weight = torch.where(weight == 0, torch.zeros_like(new_weight), new_weight)
+    return new_weight, new_grad_avg
+
+
+def prox_sgd_update(weight: Tensor, grad: Tensor, *, lr: float, threshold: float) -> Tensor:
+    r"""Proximal SGD step :math:`w \leftarrow S_\tau(w - \alpha g)` on bare tensors.
+
+    Parameters
+    ----------
+    weight, grad : Tensor of shape (...)
+    lr : float
+        Step size :math:`\alpha`.
+    threshold : float
+        :math:`\tau` (``lr * sparsity_weight`` for prox-SGD, :math:`\sqrt t\lambda/\gamma`
+        for :math:`\sqrt t`-prox-SGD).
+
+    Returns
+    -------
+    Tensor of shape (...)
+    """
+    return soft_threshold(weight - lr * grad, threshold)
+
+
+# --- optimizers --------------------------------------------------------------------------
+
+
+class IRDA(torch.optim.Optimizer):
+    r"""Iterative regularized dual averaging for :math:`\ell_1`-regularized networks.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+        Parameters or parameter groups; each group may override ``sparsity_weight``,
+        ``gamma`` and ``retrain_after``.
+    sparsity_weight : float, default 1e-4
+        :math:`\lambda \ge 0` of the :math:`\ell_1` term (0 gives plain dual averaging).
+    gamma : float, default 1.0
+        :math:`\gamma > 0` in :math:`\beta_t = \gamma\sqrt t`; the effective step size is
+        about :math:`1/(\gamma\sqrt t)`.
+    retrain_after : int or None, default None
+        Switch a group to step 2 (iterative retraining) once its counter exceeds this
+        many iterations, i.e. for :math:`t > T`. ``None``: only :meth:`start_retraining`
+        switches.
+    center : {"zero", "initial"}, default "zero"
+        Proximal centre :math:`w_0` of :math:`h(w) = \tfrac12\|w - w_0\|^2`. ``"zero"`` is
+        Algorithm 1 of [1]_ (:math:`w_0 = 0`, the initial weights only enter through the
+        first gradient). ``"initial"`` is Xiao's RDA centred at the weights found at the
+        first step (equation (12) of [1]_); an extension, not the paper's Algorithm 1,
+        useful for networks without normalisation layers, where the first
+        zero-centred step :math:`w_2 = -S_\lambda(g_1)/\gamma` can leave a dead network.
+
+    Raises
+    ------
+    ValueError
+        If ``sparsity_weight < 0``, ``gamma <= 0``, ``retrain_after`` is not None or a
+        non-negative int, or ``center`` is unknown.
+
+    Notes
+    -----
+    Step 1 (:math:`t \le T`) is RDA, :func:`irda_update` without mask:
+    :math:`w_{t+1} = -(\sqrt t/\gamma)\,\operatorname{sign}(\bar g_t)
+    \max(|\bar g_t| - \lambda, 0)`. The starting weights :math:`w_1` (see
+    :func:`irda_init_`) enter only through the gradients; the proximal centre is
+    :math:`w_0 = 0`.
+
+    Step 2 (:math:`t > T`), our reading of Algorithm 1 of [1]_: the update rule is *still
+    the RDA closed form* (equation (31) is identical to (28)), with the same counter
+    :math:`t` and the same running average :math:`\bar g`, continued; the only change is
+    that gradient entries at weights that are currently zero are set to zero before they
+    enter the average (equations (29)-(30)). It is not plain SGD on the surviving weights.
+    Consequences: zeros stay zero (their :math:`|\bar g|` decays), surviving weights can
+    still be thresholded to zero, so sparsity is non-decreasing during step 2.
+
+    The counter :math:`t` is kept per parameter in ``state["step"]``; the running
+    average in ``state["grad_avg"]``. Both round-trip through ``state_dict``.
+
+    References
+    ----------
+    .. [1] Jia et al., "Modified regularized dual averaging method for training sparse
+       convolutional neural networks", arXiv:1807.04222.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = torch.nn.Linear(4, 2)
+    >>> opt = IRDA(model.parameters(), sparsity_weight=1e-3, gamma=1.0, retrain_after=100)
+    >>> loss = model(torch.ones(3, 4)).pow(2).sum()
+    >>> loss.backward()
+    >>> _ = opt.step()
+    """
+
+    def __init__(self, params, *, sparsity_weight=1e-4, gamma=1.0, retrain_after=None,
+                 center="zero"):
+        _check_nonnegative("sparsity_weight", sparsity_weight)
+        _check_positive("gamma", gamma)
+        if retrain_after is not None and (
+            not isinstance(retrain_after, int) or isinstance(retrain_after, bool)
+            or retrain_after < 0
+        ):
+            raise ValueError(f"`retrain_after` must be None or an int >= 0, got {retrain_after!r}")
+        if center not in ("zero", "initial"):
+            raise ValueError(f"`center` must be 'zero' or 'initial', got {center!r}")
+        defaults = dict(sparsity_weight=sparsity_weight, gamma=gamma,
+                        retrain_after=retrain_after, retraining=False, center=center)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("retrain_after", None)
+            group.setdefault("retraining", False)
+            group.setdefault("center", "zero")
+
+    def start_retraining(self):
+        """Switch every parameter group to step 2 (masked RDA) from the next step on."""
+        for group in self.param_groups:
+            group["retraining"] = True
+
+    def in_retraining(self, group_index=0):
+        """Whether group ``group_index`` will use step 2 at its next iteration."""
+        group = self.param_groups[group_index]
+        if group["retraining"]:
+            return True
+        steps = [int(self.state[p]["step"]) for p in group["params"] if p in self.state]
+        after = group["retrain_after"]
+        return after is not None and bool(steps) and max(steps) + 1 > after
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one iRDA iteration; return the closure's loss (or None)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    if group["center"] == "initial":
+                        state["center"] = p.detach().clone()
+                t = int(state["step"]) + 1
+                after = group["retrain_after"]
+                masked = group["retraining"] or (after is not None and t > after)
+                new_weight, state["grad_avg"] = irda_update(
+                    state["grad_avg"], p.grad, step=t, sparsity_weight=group["sparsity_weight"],
+                    gamma=group["gamma"], weight=p if masked else None,
+                    center=state.get("center"))
+                p.copy_(new_weight)
+                state["step"] = t
+        return loss
+
+
+class ProxSGD(torch.optim.Optimizer):
+    r"""Proximal SGD (FOBOS) for :math:`\ell_1`: :math:`w \leftarrow S_{\alpha\lambda}(w-\alpha g)`.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+    lr : float
+        Step size :math:`\alpha > 0` (schedulers may edit it).
+    sparsity_weight : float, default 1e-4
+        :math:`\lambda \ge 0`; the threshold is ``lr * sparsity_weight``.
+
+    Raises
+    ------
+    ValueError
+        If ``lr <= 0`` or ``sparsity_weight < 0``.
+
+    Notes
+    -----
+    Equation (19) of the iRDA paper: the threshold :math:`\alpha_t\lambda` shrinks with the
+    step size, which is why prox-SGD produces little sparsity.
+    """
+
+    def __init__(self, params, *, lr, sparsity_weight=1e-4):
+        _check_positive("lr", lr)
+        _check_nonnegative("sparsity_weight", sparsity_weight)
+        super().__init__(params, dict(lr=lr, sparsity_weight=sparsity_weight))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one proximal SGD step; return the closure's loss (or None)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.copy_(prox_sgd_update(p, p.grad, lr=group["lr"],
+                                        threshold=group["lr"] * group["sparsity_weight"]))
+        return loss
+
+
+class SqrtProxSGD(torch.optim.Optimizer):
+    r"""The :math:`\sqrt t`-prox-SGD baseline: threshold :math:`t\lambda/\beta_t = \sqrt t\lambda/\gamma`.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+    lr : float
+        Step size :math:`\alpha > 0` of the gradient step.
+    sparsity_weight : float, default 1e-6
+        :math:`\lambda \ge 0`.
+    gamma : float, default 1.0
+        :math:`\gamma > 0` in :math:`\beta_t = \gamma\sqrt t`.
+
+    Raises
+    ------
+    ValueError
+        If ``lr <= 0``, ``sparsity_weight < 0`` or ``gamma <= 0``.
+
+    Notes
+    -----
+    Equation (22) of the iRDA paper:
+    :math:`w_{t+1} = S_{\sqrt t\lambda/\gamma}(w_t - \alpha g_t)`. The threshold grows
+    without bound, so the iteration eventually drives every weight to zero; the paper
+    uses it as a baseline. The counter :math:`t` is ``state["step"]``.
+    """
+
+    def __init__(self, params, *, lr, sparsity_weight=1e-6, gamma=1.0):
+        _check_positive("lr", lr)
+        _check_nonnegative("sparsity_weight", sparsity_weight)
+        _check_positive("gamma", gamma)
+        super().__init__(params, dict(lr=lr, sparsity_weight=sparsity_weight, gamma=gamma))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one step; return the closure's loss (or None)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                t = int(state.get("step", 0)) + 1
+                state["step"] = t
+                threshold = math.sqrt(t) * group["sparsity_weight"] / group["gamma"]
+                p.copy_(prox_sgd_update(p, p.grad, lr=group["lr"], threshold=threshold))
+        return loss
+
+
+# --- initialisation and reporting -----------------------------------------------------
+
+
+def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | None = None):
+    r"""Initialise conv/linear weights for iRDA: uniform, zero mean, std :math:`s/\sqrt n`.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Every ``nn.Conv*d`` and ``nn.Linear`` sub-module (or the module itself) gets
+        ``weight ~ U(-b, b)`` with :math:`b = \sqrt 3\, s/\sqrt n`; biases are zeroed.
+    scale : float
+        :math:`s > 0`. The paper uses :math:`s \gg \sqrt 2` (10 to 100).
+    generator : torch.Generator or None
+
+    Returns
+    -------
+    nn.Module
+        ``module``, modified in place.
+
+    Raises
+    ------
+    ValueError
+        If ``scale <= 0``.
+
+    Notes
+    -----
+    Equation (25) of the iRDA paper: :math:`\sigma = \sqrt{s^2/n}`, :math:`n = k^2 c`
+    (fan-in: kernel area times input channels; ``in_features`` for linear layers).
+    """
+    _check_positive("scale", scale)
+    kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+    with torch.no_grad():
+        for sub in module.modules():
+            if not isinstance(sub, kinds):
+                continue
+            fan_in = sub.weight[0].numel()
+            bound = math.sqrt(3.0) * scale / math.sqrt(fan_in)
+            noise = torch.rand(sub.weight.shape, generator=generator, dtype=sub.weight.dtype)
+            sub.weight.copy_((2 * noise - 1) * bound)
+            if sub.bias is not None:
+                sub.bias.zero_()
+    return module
+
+
+@dataclass(frozen=True)
+class LayerSparsity:
+    """Zeros in one parameter tensor."""
+
+    name: str
+    n_zeros: int
+    n_params: int
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction of zero entries."""
+        return self.n_zeros / self.n_params if self.n_params else 0.0
+
+
+@dataclass(frozen=True)
+class SparsityReport:
+    """Per-parameter and overall sparsity :math:`\\sigma` = zeros / all parameters."""
+
+    layers: tuple[LayerSparsity, ...]
+    n_zeros: int
+    n_params: int
+
+    @property
+    def sparsity(self) -> float:
+        """Overall fraction of zero entries."""
+        return self.n_zeros / self.n_params if self.n_params else 0.0
+
+
+def sparsity(model: nn.Module, *, weights_only: bool = False) -> SparsityReport:
+    r"""Sparsity :math:`\sigma` = (number of zero parameters) / (number of parameters).
+
+    Parameters
+    ----------
+    model : nn.Module
+    weights_only : bool, default False
+        Count only parameters whose name ends in ``weight`` and that have at least two
+        dimensions (conv/linear kernels). The paper's :math:`\sigma` counts all parameters.
+
+    Returns
+    -------
+    SparsityReport
+        ``layers`` (one :class:`LayerSparsity` per parameter), ``n_zeros``, ``n_params``
+        and the overall ``sparsity``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = torch.nn.Linear(2, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
+    >>> sparsity(layer).sparsity
+    0.75
+    """
+    layers = []
+    for name, p in model.named_parameters():
+        if weights_only and not (name.endswith("weight") and p.dim() >= 2):
+            continue
+        layers.append(LayerSparsity(name, int((p == 0).sum()), p.numel()))
+    return SparsityReport(tuple(layers), sum(x.n_zeros for x in layers),
+                          sum(x.n_params for x in layers))

@@ -1,0 +1,274 @@
+"""Network architectures used by the ``nets`` examples and benchmarks."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .binarized import BinarizedReLU
+
+# --- small CNNs ---
+
+_ACTIVATIONS = ("relu", "binarized", "binarized_clipped")
+
+
+def _make_activation(activation: str) -> nn.Module:
+    if activation == "relu":
+        return nn.ReLU()
+    if activation == "binarized":
+        return BinarizedReLU("relu")
+    return BinarizedReLU("clipped_relu")
+
+
+class SmallCNN(nn.Module):
+    r"""Two conv layers and two linear layers for 8x8 single-channel images (sklearn digits).
+
+    ``conv3x3(1->w) - act - conv3x3(w->2w) - act - maxpool2 - linear(2w*16->hidden) - act -
+    linear(hidden->num_classes)``.
+
+    Parameters
+    ----------
+    num_classes : int, default 10
+    activation : {"relu", "binarized", "binarized_clipped"}, default "relu"
+        Hidden activation: ReLU, or :class:`~nets.binarized.BinarizedReLU` with the ReLU
+        or clipped-ReLU straight-through gradient.
+    width : int, default 16
+        Channels of the first conv (the second has ``2 * width``).
+    hidden : int, default 64
+        Units of the hidden linear layer.
+    batch_norm : bool, default False
+        Insert ``BatchNorm2d`` after each conv and ``BatchNorm1d`` after the hidden linear
+        layer (before the activation).
+
+    Raises
+    ------
+    ValueError
+        If ``activation`` is unknown or a size is not a positive int.
+
+    Examples
+    --------
+    >>> import torch
+    >>> SmallCNN()(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(self, num_classes: int = 10, *, activation: str = "relu", width: int = 16,
+                 hidden: int = 64, batch_norm: bool = False):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"`activation` must be one of {_ACTIVATIONS}, got {activation!r}")
+        for name, value in (("num_classes", num_classes), ("width", width),
+                            ("hidden", hidden)):
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"`{name}` must be an int >= 1, got {value!r}")
+        def norm(kind, n):
+            return kind(n) if batch_norm else nn.Identity()
+
+        self.features = nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1), norm(nn.BatchNorm2d, width),
+            _make_activation(activation),
+            nn.Conv2d(width, 2 * width, 3, padding=1), norm(nn.BatchNorm2d, 2 * width),
+            _make_activation(activation),
+            nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(2 * width * 16, hidden), norm(nn.BatchNorm1d, hidden),
+            _make_activation(activation), nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of shape (n_images, num_classes) for ``x`` of shape (n_images, 1, 8, 8)."""
+        return self.classifier(self.features(x))
+
+
+# --- CIFAR ResNets ---
+
+
+class SoftMask(nn.Module):
+    r"""Channel-wise soft mask ``y[:, c] = weight[c] * x[:, c]`` (the pruning variable of SPEC 4).
+
+    Parameters
+    ----------
+    n_channels : int
+        Number of channels; the mask starts at ones (uniform).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (n_channels,)
+        Non-negative mask values; channels whose value is exactly 0 can be removed.
+    """
+
+    def __init__(self, n_channels: int):
+        import torch
+
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n_channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Scale ``x`` of shape (n_images, n_channels, height, width) channel-wise."""
+        return x * self.weight.view(1, -1, 1, 1)
+
+
+class _ShortcutA(nn.Module):
+    """Parameter-free shortcut: spatial subsampling plus zero channels (He et al., option A)."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        extra = planes - in_planes
+        self.pad = (extra // 2, extra - extra // 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]
+        return nn.functional.pad(x, (0, 0, 0, 0, self.pad[0], self.pad[1]))
+
+
+class BasicBlock(nn.Module):
+    r"""CIFAR residual block ``relu(bn2(conv2(m * relu(bn1(conv1 x)))) + shortcut(x))``.
+
+    Parameters
+    ----------
+    in_planes : int
+        Input channels.
+    mid_planes : int
+        Output channels of ``conv1`` (the prunable width; equal to ``planes`` unless pruned).
+    planes : int
+        Output channels of the block.
+    stride : int
+        Stride of ``conv1`` (and of the shortcut).
+    shortcut : {"A", "B"}
+        Shortcut used when the shape changes: ``"A"`` subsamples and pads zero channels (no
+        parameters, no multiply-adds), ``"B"`` is a strided 1x1 conv followed by BN.
+    soft_mask : bool
+        Insert a :class:`SoftMask` after the first conv's ReLU; a mask value of exactly 0
+        makes the channel removable without changing the output.
+
+    Notes
+    -----
+    The mask sits after ``relu(bn1(.))`` so that a zero mask entry silences the channel entirely
+    (BN's shift would otherwise leak through); removing the channel then deletes ``conv1``'s output
+    channel, ``bn1``'s entry and ``conv2``'s input channel.
+    """
+
+    def __init__(self, in_planes: int, mid_planes: int, planes: int, stride: int = 1, *,
+                 shortcut: str = "A", soft_mask: bool = False):
+        super().__init__()
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"`shortcut` must be 'A' or 'B', got {shortcut!r}")
+        self.conv1 = nn.Conv2d(in_planes, mid_planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid_planes)
+        self.mask = SoftMask(mid_planes) if soft_mask else None
+        self.conv2 = nn.Conv2d(mid_planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        if stride == 1 and in_planes == planes:
+            self.shortcut = nn.Identity()
+        elif shortcut == "A":
+            self.shortcut = _ShortcutA(in_planes, planes, stride)
+        else:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map (n, in_planes, h, w) to (n, planes, h / stride, w / stride)."""
+        out = nn.functional.relu(self.bn1(self.conv1(x)))
+        if self.mask is not None:
+            out = self.mask(out)
+        out = self.bn2(self.conv2(out))
+        return nn.functional.relu(out + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    r"""ResNet for 32x32 inputs: 3x3 stem, stages of :class:`BasicBlock`, global pooling, linear.
+
+    Parameters
+    ----------
+    n_blocks : sequence of int
+        Blocks per stage.
+    widths : sequence of int
+        Channels per stage (same length as ``n_blocks``); every stage but the first halves the
+        resolution.
+    num_classes : int, default 10
+    shortcut : {"A", "B"}, default "A"
+    soft_mask : bool, default False
+        Put a :class:`SoftMask` after the first conv of each block.
+
+    Attributes
+    ----------
+    blocks : list of BasicBlock
+        The residual blocks in forward order (also reachable through ``stages``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> resnet20()(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(self, n_blocks, widths, *, num_classes: int = 10, shortcut: str = "A",
+                 soft_mask: bool = False):
+        super().__init__()
+        n_blocks, widths = list(n_blocks), list(widths)
+        if len(n_blocks) != len(widths) or not n_blocks:
+            raise ValueError(
+                f"`n_blocks` and `widths` must be non-empty and of equal length, got {n_blocks!r}"
+                f" and {widths!r}"
+            )
+        if not (isinstance(num_classes, int) and num_classes >= 1):
+            raise ValueError(f"`num_classes` must be an int >= 1, got {num_classes!r}")
+        self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        stages, in_planes = [], widths[0]
+        for index, (count, planes) in enumerate(zip(n_blocks, widths, strict=True)):
+            layers = []
+            for position in range(count):
+                stride = 2 if (index > 0 and position == 0) else 1
+                layers.append(BasicBlock(in_planes, planes, planes, stride, shortcut=shortcut,
+                                         soft_mask=soft_mask))
+                in_planes = planes
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.Sequential(*stages)
+        self.fc = nn.Linear(in_planes, num_classes)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    @property
+    def blocks(self) -> list:
+        return [block for stage in self.stages for block in stage]
+
+    def features(self, x: Tensor) -> Tensor:
+        """Globally pooled features of shape (n_images, widths[-1]) for (n_images, 3, h, w)."""
+        out = nn.functional.relu(self.bn1(self.conv1(x)))
+        out = self.stages(out)
+        return out.mean(dim=(2, 3))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of shape (n_images, num_classes) for ``x`` of shape (n_images, 3, h, w)."""
+        return self.fc(self.features(x))
+
+
+def resnet20(num_classes: int = 10, *, soft_mask: bool = False) -> CifarResNet:
+    """ResNet-20 for CIFAR (16-32-64, 3 blocks per stage, option-A shortcuts; 40.55 M MACs)."""
+    return CifarResNet([3, 3, 3], [16, 32, 64], num_classes=num_classes, shortcut="A",
+                       soft_mask=soft_mask)
+
+
+def resnet56(num_classes: int = 10, *, soft_mask: bool = False) -> CifarResNet:
+    """ResNet-56 for CIFAR (16-32-64, 9 blocks per stage, option-A shortcuts; 125.49 M MACs)."""
+    return CifarResNet([9, 9, 9], [16, 32, 64], num_classes=num_classes, shortcut="A",
+                       soft_mask=soft_mask)
+
+
+def resnet110(num_classes: int = 10, *, soft_mask: bool = False) -> CifarResNet:
+    """ResNet-110 for CIFAR (16-32-64, 18 blocks per stage, option-A shortcuts)."""
+    return CifarResNet([18, 18, 18], [16, 32, 64], num_classes=num_classes, shortcut="A",
+                       soft_mask=soft_mask)
+
+
+def resnet18(num_classes: int = 10, *, soft_mask: bool = False) -> CifarResNet:
+    """ResNet-18 with the CIFAR stem (3x3 conv, no max-pool), 64-128-256-512, option-B shortcuts.
+
+    555.42 M multiply-adds on a 1x3x32x32 input (conv + linear, 1x1 shortcut convs included).
+    """
+    return CifarResNet([2, 2, 2, 2], [64, 128, 256, 512], num_classes=num_classes, shortcut="B",
+                       soft_mask=soft_mask)

@@ -1,0 +1,242 @@
+import copy
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nets import (  # noqa: E402
+    IRDA,
+    ProxSGD,
+    SmallCNN,
+    SqrtProxSGD,
+    irda_init_,
+    irda_update,
+    prox_sgd_update,
+    soft_threshold,
+    sparsity,
+)
+
+
+def _brute_force_argmin(objective, grid):
+    return grid[torch.argmin(objective(grid))]
+
+
+def test_soft_threshold_matches_brute_force_prox():
+    generator = torch.Generator().manual_seed(0)
+    grid = torch.linspace(-5, 5, 40001, dtype=torch.float64)
+    for x, tau in zip(torch.randn(20, generator=generator, dtype=torch.float64) * 2,
+                      torch.rand(20, generator=generator, dtype=torch.float64), strict=True):
+        expected = _brute_force_argmin(lambda u, x=x, tau=tau: 0.5 * (u - x) ** 2 + tau * u.abs(),
+                                       grid)
+        assert abs(float(soft_threshold(x, tau)) - float(expected)) < 5e-4
+
+
+def test_irda_closed_form_minimises_rda_subproblem():
+    # w_{t+1} = argmin <g_bar, w> + lam |w| + (beta_t / 2t) w^2, beta_t = gamma sqrt(t)
+    generator = torch.Generator().manual_seed(1)
+    grid = torch.linspace(-20, 20, 80001, dtype=torch.float64)
+    lam, gamma, t = 0.3, 0.7, 9
+    grad_avg_prev = torch.randn(8, generator=generator, dtype=torch.float64)
+    grad = torch.randn(8, generator=generator, dtype=torch.float64)
+    new_weight, new_avg = irda_update(grad_avg_prev, grad, step=t, sparsity_weight=lam,
+                                      gamma=gamma)
+    torch.testing.assert_close(new_avg, grad_avg_prev * (t - 1) / t + grad / t)
+    beta = gamma * math.sqrt(t)
+    for i in range(8):
+        g = new_avg[i]
+        expected = _brute_force_argmin(
+            lambda w, g=g: g * w + lam * w.abs() + beta / (2 * t) * w ** 2, grid)
+        assert abs(float(new_weight[i]) - float(expected)) < 1e-3
+
+
+def test_irda_update_with_center_minimises_centred_subproblem():
+    generator = torch.Generator().manual_seed(2)
+    grid = torch.linspace(-20, 20, 80001, dtype=torch.float64)
+    lam, gamma, t = 0.2, 0.5, 4
+    grad_avg = torch.randn(6, generator=generator, dtype=torch.float64)
+    center = torch.randn(6, generator=generator, dtype=torch.float64)
+    grad = torch.zeros(6, dtype=torch.float64)
+    new_weight, new_avg = irda_update(grad_avg, grad, step=t, sparsity_weight=lam, gamma=gamma,
+                                      center=center)
+    beta = gamma * math.sqrt(t)
+    for i in range(6):
+        expected = _brute_force_argmin(
+            lambda w, i=i: new_avg[i] * w + lam * w.abs() + beta / (2 * t) * (w - center[i]) ** 2,
+            grid)
+        assert abs(float(new_weight[i]) - float(expected)) < 1e-3
+
+
+def test_first_irda_step_ignores_initial_weights_in_paper_mode():
+    # Algorithm 1: w_0 = 0, so w_2 = -(1/gamma) S_lam(g_1), whatever w_1 is.
+    weight = torch.nn.Parameter(torch.tensor([5.0, -3.0, 0.1, 2.0]))
+    weight.grad = torch.tensor([0.5, -0.05, 2.0, -1.0])
+    IRDA([weight], sparsity_weight=0.1, gamma=2.0).step()
+    torch.testing.assert_close(weight.detach(), torch.tensor([-0.2, 0.0, -0.95, 0.45]))
+
+
+def test_step_two_keeps_zero_weights_at_zero_and_sparsity_never_drops():
+    generator = torch.Generator().manual_seed(3)
+    target = torch.randn(40, generator=generator)
+    weight = torch.nn.Parameter(torch.randn(40, generator=generator))
+    optimizer = IRDA([weight], sparsity_weight=0.3, gamma=1.0, retrain_after=20)
+    zeros_at_switch = None
+    previous_zeros = None
+    for t in range(1, 61):
+        noise = 0.5 * torch.randn(40, generator=generator)
+        weight.grad = (weight.detach() - target) + noise
+        optimizer.step()
+        zeros = weight.detach() == 0
+        if t == 21:  # first masked step; mask taken from w_21
+            zeros_at_switch = zeros.clone()
+        if t > 21:
+            assert bool((zeros | ~previous_zeros).all()), "a zero weight became non-zero"
+        previous_zeros = zeros
+    assert zeros_at_switch.any() and (~zeros_at_switch).any()
+    assert bool(previous_zeros[zeros_at_switch].all())
+
+
+def test_start_retraining_switches_to_masked_updates():
+    weight = torch.nn.Parameter(torch.tensor([0.0, 1.0]))
+    optimizer = IRDA([weight], sparsity_weight=0.0, gamma=1.0)
+    optimizer.start_retraining()
+    assert optimizer.in_retraining()
+    weight.grad = torch.tensor([-10.0, 1.0])  # would make weight[0] positive without the mask
+    optimizer.step()
+    assert float(weight.detach()[0]) == 0.0
+    assert float(weight.detach()[1]) == pytest.approx(-1.0)
+
+
+def test_irda_groups_use_their_own_lambda_and_gamma():
+    a = torch.nn.Parameter(torch.zeros(3))
+    b = torch.nn.Parameter(torch.zeros(3))
+    optimizer = IRDA([{"params": [a], "sparsity_weight": 0.0, "gamma": 2.0},
+                      {"params": [b]}], sparsity_weight=5.0, gamma=1.0)
+    grad = torch.tensor([1.0, -2.0, 3.0])
+    a.grad, b.grad = grad.clone(), grad.clone()
+    optimizer.step()
+    torch.testing.assert_close(a.detach(), -grad / 2.0)
+    torch.testing.assert_close(b.detach(), torch.zeros(3))
+
+
+def test_irda_state_dict_round_trip_reproduces_trajectory():
+    def run(n_steps, optimizer, params, generator):
+        for _ in range(n_steps):
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=generator)
+            optimizer.step()
+
+    for center in ("zero", "initial"):
+        generator = torch.Generator().manual_seed(4)
+        params = [torch.nn.Parameter(torch.randn(3, 4, generator=generator))]
+        optimizer = IRDA(params, sparsity_weight=0.05, gamma=0.5, retrain_after=7, center=center)
+        run(5, optimizer, params, generator)
+        checkpoint = (copy.deepcopy(optimizer.state_dict()), [p.detach().clone() for p in params],
+                      generator.get_state())
+        run(5, optimizer, params, generator)
+        expected = params[0].detach().clone()
+
+        params2 = [torch.nn.Parameter(checkpoint[1][0].clone())]
+        optimizer2 = IRDA(params2, sparsity_weight=1.0, gamma=9.0, center=center)
+        optimizer2.load_state_dict(checkpoint[0])
+        generator.set_state(checkpoint[2])
+        run(5, optimizer2, params2, generator)
+        torch.testing.assert_close(params2[0].detach(), expected)
+        assert optimizer2.param_groups[0]["retrain_after"] == 7
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(sparsity_weight=-1.0), "sparsity_weight"),
+    (dict(gamma=0.0), "gamma"),
+    (dict(retrain_after=-3), "retrain_after"),
+    (dict(center="middle"), "center"),
+])
+def test_irda_rejects_bad_hyperparameters_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        IRDA([torch.nn.Parameter(torch.zeros(2))], **kwargs)
+
+
+def test_prox_sgd_threshold_is_lr_times_lambda():
+    weight = torch.nn.Parameter(torch.tensor([1.0, 0.05, -0.3, 0.0]))
+    weight.grad = torch.tensor([0.0, 0.1, 1.0, -5.0])
+    lr, lam = 0.1, 2.0
+    expected = soft_threshold(weight.detach() - lr * weight.grad, lr * lam)
+    ProxSGD([weight], lr=lr, sparsity_weight=lam).step()
+    torch.testing.assert_close(weight.detach(), expected)
+    torch.testing.assert_close(expected, torch.tensor([0.8, 0.0, -0.2, 0.3]))
+
+
+def test_sqrt_prox_sgd_threshold_grows_like_sqrt_t():
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = SqrtProxSGD([weight], lr=1.0, sparsity_weight=0.1, gamma=0.5)
+    thresholds = []
+    for _ in range(4):
+        weight.data.zero_()
+        weight.grad = torch.tensor([-10.0])
+        optimizer.step()
+        thresholds.append(10.0 - float(weight.detach()))
+    expected = [math.sqrt(t) * 0.1 / 0.5 for t in range(1, 5)]
+    assert thresholds == pytest.approx(expected, rel=1e-5)
+    torch.testing.assert_close(prox_sgd_update(torch.tensor([1.0]), torch.tensor([0.5]),
+                                               lr=1.0, threshold=0.25), torch.tensor([0.25]))
+
+
+def test_irda_trains_sparse_linear_regression():
+    # convex case: recovers a sparse vector's support with a sparse iterate
+    generator = torch.Generator().manual_seed(5)
+    truth = torch.zeros(20)
+    truth[:4] = torch.tensor([1.0, -2.0, 1.5, 0.8])
+    inputs = torch.randn(512, 20, generator=generator)
+    targets = inputs @ truth
+    weight = torch.nn.Parameter(torch.zeros(20))
+    optimizer = IRDA([weight], sparsity_weight=0.05, gamma=0.5)
+    for _ in range(400):
+        index = torch.randint(0, 512, (32,), generator=generator)
+        loss = 0.5 * ((inputs[index] @ weight - targets[index]) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert bool((weight.detach()[4:] == 0).all())
+    assert bool((weight.detach()[:4] != 0).all())
+    assert float((weight.detach() - truth).norm()) < 0.3
+
+
+def test_init_helper_has_zero_mean_and_requested_std():
+    generator = torch.Generator().manual_seed(6)
+    conv = torch.nn.Conv2d(8, 64, 3)
+    irda_init_(conv, scale=10.0, generator=generator)
+    fan_in = 8 * 9
+    values = conv.weight.detach()
+    assert float(values.std()) == pytest.approx(10.0 / math.sqrt(fan_in), rel=0.05)
+    assert abs(float(values.mean())) < 0.05 * 10.0 / math.sqrt(fan_in)
+    assert float(values.abs().max()) <= math.sqrt(3.0) * 10.0 / math.sqrt(fan_in) + 1e-6
+    assert bool((conv.bias == 0).all())
+    with pytest.raises(ValueError, match="scale"):
+        irda_init_(conv, scale=0.0)
+
+
+def test_sparsity_report_counts_zeros_per_layer_and_overall():
+    model = SmallCNN(width=2, hidden=4)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(1.0)
+        model.features[0].weight[0].zero_()  # 9 zeros of 18
+        model.classifier[1].bias.zero_()  # 4 zeros
+    report = sparsity(model)
+    layers = {layer.name: layer for layer in report.layers}
+    assert layers["features.0.weight"].sparsity == 0.5
+    assert layers["classifier.1.bias"].sparsity == 1.0
+    n_params = sum(p.numel() for p in model.parameters())
+    assert report.n_params == n_params
+    assert report.sparsity == pytest.approx(13 / n_params)
+    assert sparsity(model, weights_only=True).n_params == sum(
+        p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
+
+
+def test_irda_keeps_float32_parameters():
+    model = SmallCNN(width=2, hidden=4)
+    optimizer = IRDA(model.parameters(), sparsity_weight=1e-3, gamma=1.0)
+    model(torch.randn(3, 1, 8, 8)).sum().backward()
+    optimizer.step()
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert all(v["grad_avg"].dtype == torch.float32 for v in optimizer.state.values())
