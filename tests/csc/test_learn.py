@@ -25,10 +25,11 @@ def test_objective_never_increases_across_accepted_iterations(smooth_images, opt
     assert all(len(values) == 9 for values in model.history_.values())
 
 
-def test_cogd_backtracks_some_filters(smooth_images):
-    model = small_model(optimizer="cogd", max_iter=6).fit(smooth_images)
-    assert sum(model.history_["backtracked"]) > 0
-    assert model.history_["backtracked"][:2] == [0, 0]  # no anchor before the second iteration
+def test_cogd_coupling_changes_filters_after_the_first_iteration(smooth_images):
+    for rule in ("reference", "filter"):
+        model = small_model(optimizer="cogd", coupling=rule, max_iter=6).fit(smooth_images)
+        assert sum(model.history_["backtracked"]) > 0
+        assert model.history_["backtracked"][:2] == [0, 0]  # no anchor before iteration 2
 
 
 def test_shapes_and_dtypes_of_fit_encode_decode(smooth_images):
