@@ -1,11 +1,12 @@
 """Convolutional dictionary learning: alternate coding and dictionary ADMM steps, optionally
 coupled by the cogradient (CoGD) rule; the :class:`ConvolutionalDictionary` estimator."""
 
+import inspect
 import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -336,8 +337,6 @@ class ConvolutionalDictionary:
     # -- scikit-learn style parameters ------------------------------------------------------
     def get_params(self, deep=True):
         """Constructor parameters as a dict."""
-        import inspect
-
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {name: getattr(self, name) for name in names}
 
@@ -373,7 +372,7 @@ class ConvolutionalDictionary:
             woodbury_bytes = signal.shape[0] ** 2 * signal[0, 0].size
             code_bytes = signal.shape[0] * self.n_filters * signal[0, 0].size
             solver = "woodbury" if woodbury_bytes <= code_bytes else "consensus"
-            options = _replace(options, dictionary_solver=solver)
+            options = replace(options, dictionary_solver=solver)
         state = self._load_checkpoint(signal, xp) if self.checkpoint else None
         bar = None
         if self.progress:
@@ -661,12 +660,6 @@ def _atomic_savez(path, **arrays):
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
-
-
-def _replace(options, **changes):
-    from dataclasses import replace
-
-    return replace(options, **changes)
 
 
 def _is_positive(value):
