@@ -48,6 +48,7 @@ from nets import (
     measure_cost,
     plan_for_macs,
     plan_from_masks,
+    recalibrate_bn,
     remove_channels,
 )
 
@@ -127,15 +128,29 @@ def student_loss(student, teacher_out, index, x, y, args):
     return loss, logits
 
 
-def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd):
-    """Soft-mask training (SPEC 4); returns the masked student and how many units CoGD revived."""
+def zero_mask_macs(student):
+    """Multiply-adds of the model obtained by removing the channels whose mask is exactly 0."""
+    return measure_cost(remove_channels(student, plan_from_masks(student))).macs
+
+
+def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense_macs):
+    """Soft-mask training (SPEC 4); returns the masked student and a record of the schedule.
+
+    ``args.prune_epochs`` epochs at l1 weight ``args.sparsity_weight``; CoGD's revival after every
+    epoch but the last. With ``args.target_reduction`` the schedule is extended: while the model
+    obtained by removing the exactly-zero masks has more than ``(1 - target) x dense`` multiply-adds
+    after an epoch, the l1 weight is multiplied by ``args.l1_ramp`` and one more epoch is trained
+    (at most ``args.max_extra_epochs``). The revival step still runs after every epoch but the
+    last one, and the last epoch is the first one (from ``args.prune_epochs`` on) whose zero-mask
+    plan meets the target, so the target is checked on the masks that are actually removed.
+    """
     student = ARCHITECTURES[args.arch](soft_mask=True)
     student.load_state_dict(teacher.state_dict(), strict=False)
     masks = [m for m, _ in mask_pairs(student)]
     mask_ids = {id(m) for m in masks}
     weights = [p for p in student.parameters() if id(p) not in mask_ids]
     weight_optimizer = torch.optim.SGD(weights, lr=args.prune_lr, momentum=0.9, weight_decay=5e-4)
-    mask_optimizer = SoftMaskFISTA(masks, lr=100 * args.prune_lr,
+    mask_optimizer = SoftMaskFISTA(masks, lr=args.mask_lr_factor * args.prune_lr,
                                    sparsity_weight=args.sparsity_weight)
     cogd = CoGD(mask_optimizer, mask_pairs(student), rule="revival",
                 partner_quantile=args.quantile) if use_cogd else None
@@ -143,8 +158,14 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd):
     if args.gal:
         discriminator = nets.LogitDiscriminator(10)
         d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
-    revived, zero_fraction = 0, []
-    for epoch in range(args.prune_epochs):
+    target = None
+    if args.target_reduction is not None:
+        target = (1.0 - args.target_reduction) * dense_macs
+    max_epochs = args.prune_epochs + (args.max_extra_epochs if target is not None else 0)
+    record = {"revived_units": 0, "zero_mask_fraction_per_epoch": [],
+              "zero_mask_macs_per_epoch": [], "sparsity_weight_per_epoch": [],
+              "mask_epochs": 0, "target_met": target is None}
+    for epoch in range(max_epochs):
         student.train()
         for index, x, y in batches(train, args.batch_size, generator):
             loss, logits = student_loss(student, teacher_out, index, x, y, args)
@@ -160,11 +181,21 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd):
             loss.backward()
             weight_optimizer.step()
             (cogd or mask_optimizer).step()
-        zero_fraction.append(float(sum(int((m == 0).sum()) for m in masks)
-                                   / sum(m.numel() for m in masks)))
-        if cogd is not None and epoch < args.prune_epochs - 1:
-            revived += cogd.couple().total_flagged
-    return student, revived, zero_fraction
+        macs = zero_mask_macs(student)
+        record["mask_epochs"] = epoch + 1
+        record["zero_mask_fraction_per_epoch"].append(
+            float(sum(int((m == 0).sum()) for m in masks) / sum(m.numel() for m in masks)))
+        record["zero_mask_macs_per_epoch"].append(macs)
+        record["sparsity_weight_per_epoch"].append(mask_optimizer.param_groups[0]["sparsity_weight"])
+        if epoch + 1 >= args.prune_epochs:
+            record["target_met"] = target is None or macs <= target
+            if record["target_met"] or epoch + 1 == max_epochs:
+                break
+            for group in mask_optimizer.param_groups:
+                group["sparsity_weight"] *= args.l1_ramp
+        if cogd is not None:
+            record["revived_units"] += cogd.couple().total_flagged
+    return student, record
 
 
 def train_slimming(teacher, teacher_out, train, args, generator):
@@ -238,11 +269,15 @@ def run(args):
         if method == "slimming":
             student = train_slimming(teacher, teacher_out, train, args, generator)
             plan = plan_for_macs(student, bn_scale_scores(student), target_macs=target_macs)
-            revived, zero_fraction = 0, []
+            record = {"revived_units": 0, "zero_mask_fraction_per_epoch": [],
+                      "mask_epochs": 0}
         else:
-            student, revived, zero_fraction = train_masks(teacher, teacher_out, train, args,
-                                                          generator, use_cogd=method == "cogd")
+            student, record = train_masks(teacher, teacher_out, train, args, generator,
+                                          use_cogd=method == "cogd", dense_macs=dense_cost.macs)
             plan = plan_from_masks(student)
+        masked_acc_no_recal = accuracy(student, test)
+        if args.bn_recalibrate and method != "slimming":
+            recalibrate_bn(student, train[0])
         masked_acc = accuracy(student, test)
         pruned = remove_channels(student, plan)
         with torch.no_grad():
@@ -253,18 +288,26 @@ def run(args):
         cost = measure_cost(pruned)
         if method == "cogd":
             target_macs = cost.macs
+        # before fine-tuning, without BN recalibration: for the mask methods the removal is exact,
+        # so this is the masked model's accuracy before its recalibration
+        pruned_acc_no_recal = (accuracy(pruned, test) if method == "slimming"
+                               else masked_acc_no_recal)
+        if args.bn_recalibrate:
+            recalibrate_bn(pruned, train[0])
         pruned_acc = accuracy(pruned, test)
         fine_tune(pruned, train, args, generator)
-        entry = {"masked_acc": masked_acc, "pruned_acc": pruned_acc,
+        entry = {"masked_acc": masked_acc, "masked_acc_no_recal": masked_acc_no_recal,
+                 "pruned_acc": pruned_acc, "pruned_acc_no_recal": pruned_acc_no_recal,
                  "finetuned_acc": accuracy(pruned, test), "macs": cost.macs,
                  "params": cost.parameters, "removal_max_abs_logit_change": removal_error,
-                 "kept_channels": plan.n_kept, "revived_units": revived,
-                 "zero_mask_fraction_per_epoch": zero_fraction,
+                 "kept_channels": plan.n_kept, **record,
                  "timing": speedup(teacher, pruned)}
         result[method] = entry
         print(f"seed {args.seed} {method}: MACs {cost.macs / 1e6:.2f}M "
-              f"({100 * (1 - cost.macs / dense_cost.macs):.1f}% fewer), acc masked "
-              f"{masked_acc:.2f} pruned {pruned_acc:.2f} fine-tuned {entry['finetuned_acc']:.2f},"
+              f"({100 * (1 - cost.macs / dense_cost.macs):.1f}% fewer) after "
+              f"{record['mask_epochs']} epochs, acc masked {masked_acc:.2f} pruned "
+              f"{pruned_acc:.2f} (no BN recal {pruned_acc_no_recal:.2f}) fine-tuned "
+              f"{entry['finetuned_acc']:.2f},"
               f" removal error {removal_error:.2e}, speed-up {entry['timing']['speedup']:.2f}x "
               f"({time.time() - start:.0f}s)", flush=True)
     result["machine"] = f"{platform.processor() or platform.machine()}, torch " \
@@ -285,10 +328,11 @@ def report(paths, figure=None):
     dense_macs = runs[0]["dense"]["macs"]
     lines = [f"Seeds: {seeds} (mean ± sample std over {len(runs)} seeds; arch "
              f"{runs[0]['arch']}).", "",
-             "| model | MMACs | FLOPs reduction (%) | params | acc before FT (%) | "
+             "| model | MMACs | FLOPs reduction (%) | params | mask epochs | "
+             "acc before FT, BN recal. (%) | acc before FT, no recal. (%) | "
              "acc after FT (%) | CPU speed-up (batch 256) |",
-             "|---|---|---|---|---|---|---|",
-             f"| dense | {dense_macs / 1e6:.2f} | 0 | {runs[0]['dense']['params']} | - | "
+             "|---|---|---|---|---|---|---|---|---|",
+             f"| dense | {dense_macs / 1e6:.2f} | 0 | {runs[0]['dense']['params']} | - | - | - | "
              f"{_stats([r['dense']['acc'] for r in runs])} | 1.00 |"]
     names = {"cogd": "CoGD (masks + revival)", "no_cogd": "masks without CoGD (ablation)",
              "slimming": "BN-scale slimming, CoGD's MACs"}
@@ -296,19 +340,28 @@ def report(paths, figure=None):
         macs = [r[method]["macs"] / 1e6 for r in runs]
         reduction = [100 * (1 - r[method]["macs"] / r["dense"]["macs"]) for r in runs]
         params = [r[method]["params"] for r in runs]
+        epochs = ("-" if method == "slimming" else
+                  "/".join(str(r[method].get("mask_epochs", "?")) for r in runs))
+        no_recal = [r[method].get("pruned_acc_no_recal") for r in runs]
         lines.append(
             f"| {label} | {_stats(macs)} | {_stats(reduction)} | {statistics.fmean(params):.0f} | "
-            f"{_stats([r[method]['pruned_acc'] for r in runs])} | "
+            f"{epochs} | {_stats([r[method]['pruned_acc'] for r in runs])} | "
+            f"{'-' if None in no_recal else _stats(no_recal)} | "
             f"{_stats([r[method]['finetuned_acc'] for r in runs])} | "
             f"{_stats([r[method]['timing']['speedup'] for r in runs])} |")
-    lines += ["", "Per seed (dense acc; then method: MMACs / acc after FT / "
-              "max |logit change| at removal / CoGD revivals):", ""]
+    lines += ["", "Per seed (dense acc; then method: FLOPs reduction % / acc after FT / "
+              "max |logit change| at removal / CoGD revivals / final l1 weight / target met):",
+              ""]
     for r in runs:
         parts = [f"seed {r['seed']}: dense {r['dense']['acc']:.2f}"]
         for method in names:
             e = r[method]
-            parts.append(f"{method} {e['macs'] / 1e6:.2f} / {e['finetuned_acc']:.2f} / "
-                         f"{e['removal_max_abs_logit_change']:.1e} / {e['revived_units']}")
+            weights = e.get("sparsity_weight_per_epoch") or [None]
+            weight = "-" if weights[-1] is None else f"{weights[-1]:.3g}"
+            parts.append(f"{method} {100 * (1 - e['macs'] / r['dense']['macs']):.1f} / "
+                         f"{e['finetuned_acc']:.2f} / {e['removal_max_abs_logit_change']:.1e} / "
+                         f"{e['revived_units']} / {weight} / "
+                         f"{ {True: 'yes', False: 'no'}.get(e.get('target_met'), '-') }")
         lines.append("- " + "; ".join(parts) + f" ({r['seconds']:.0f} s)")
     lines += ["", f"Machine: {runs[0]['machine']}."]
     print("\n".join(lines))
@@ -321,12 +374,16 @@ def report(paths, figure=None):
         fig, ax = plt.subplots(figsize=(4.5, 3), dpi=100)
         for method, style in (("cogd", "-o"), ("no_cogd", "--s")):
             for index, r in enumerate(runs):
-                fractions = r[method]["zero_mask_fraction_per_epoch"]
-                ax.plot(range(1, len(fractions) + 1), [100 * f for f in fractions], style,
+                macs = r[method]["zero_mask_macs_per_epoch"]
+                ax.plot(range(1, len(macs) + 1),
+                        [100 * (1 - m / r["dense"]["macs"]) for m in macs], style,
                         color="C0" if method == "cogd" else "C1", alpha=0.7,
                         label=names[method] if index == 0 else None)
+        target = runs[0]["args"].get("target_reduction")
+        if target is not None:
+            ax.axhline(100 * target, color="gray", lw=0.8, ls=":", label="target")
         ax.set_xlabel("mask-training epoch")
-        ax.set_ylabel("masks exactly 0 (%)")
+        ax.set_ylabel("MACs removed by zero masks (%)")
         ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(figure)
@@ -342,7 +399,21 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--prune-lr", type=float, default=0.01)
-    parser.add_argument("--sparsity-weight", type=float, default=0.02)
+    parser.add_argument("--sparsity-weight", type=float, default=0.02,
+                        help="initial l1 weight of the masks")
+    parser.add_argument("--mask-lr-factor", type=float, default=100.0,
+                        help="mask learning rate = this x --prune-lr (SPEC: 100)")
+    parser.add_argument("--target-reduction", type=float, default=0.45,
+                        help="extend mask training, ramping the l1 weight, until removing the "
+                             "exactly-zero masks removes at least this fraction of the dense "
+                             "MACs (negative: off, fixed schedule)")
+    parser.add_argument("--l1-ramp", type=float, default=1.5,
+                        help="factor on the l1 weight per extra epoch (with --target-reduction)")
+    parser.add_argument("--max-extra-epochs", type=int, default=6,
+                        help="at most this many mask epochs beyond --prune-epochs")
+    parser.add_argument("--bn-recalibrate", action=argparse.BooleanOptionalAction, default=True,
+                        help="recompute BN running statistics on the training images (one "
+                             "no-grad pass, train mode) before evaluating masked/pruned models")
     parser.add_argument("--slimming-weight", type=float, default=1e-3)
     parser.add_argument("--quantile", type=float, default=0.5)
     parser.add_argument("--distill", action=argparse.BooleanOptionalAction, default=True)
@@ -356,6 +427,8 @@ def main(argv=None):
     if args.report:
         report(args.report, args.figure)
         return 0
+    if args.target_reduction is not None and args.target_reduction < 0:
+        args.target_reduction = None
     torch.set_num_threads(args.threads)
     result = run(args)
     if args.json:

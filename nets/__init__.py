@@ -65,6 +65,7 @@ from .pruning import (
     plan_for_macs,
     plan_from_masks,
     plan_from_scores,
+    recalibrate_bn,
     remove_channels,
 )
 
@@ -114,6 +115,7 @@ __all__ = [
     "prox_sgd_update",
     "prox_transformed_l1",
     "prunable_weights",
+    "recalibrate_bn",
     "remove_channels",
     "resnet18",
     "resnet20",

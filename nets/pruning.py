@@ -49,6 +49,7 @@ __all__ = [
     "bn_scale_scores",
     "plan_for_macs",
     "remove_channels",
+    "recalibrate_bn",
     "measure_cost",
     "count_parameters",
     "distillation_loss",
@@ -433,6 +434,49 @@ def remove_channels(model: nn.Module, plan: PruningPlan, *, fold_masks: bool = T
                 block.mask = mask
         block.conv2 = conv2
     return pruned
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, images: Tensor, *, batch_size: int = 256) -> nn.Module:
+    """Recompute every BatchNorm's running statistics with one no-grad pass over ``images``.
+
+    Soft masks (or pruned channels) that moved during training leave the running mean and variance
+    of the BNs downstream of them out of date, so an eval-mode evaluation of the masked or pruned
+    model is pessimistic. This resets the running statistics, runs ``images`` through the model in
+    training mode without gradients with ``momentum=None`` (cumulative average over the batches),
+    then restores each BN's momentum and the model's training mode. No parameter is changed.
+
+    Parameters
+    ----------
+    model : nn.Module
+    images : Tensor of shape (n_images, ...)
+        Training images (never test images).
+    batch_size : int, default 256
+
+    Returns
+    -------
+    nn.Module
+        ``model`` itself, recalibrated in place.
+    """
+    norms = [m for m in model.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return model
+    momenta = [bn.momentum for bn in norms]
+    was_training = model.training
+    try:
+        for bn in norms:
+            bn.reset_running_stats()
+            bn.momentum = None
+        model.train()
+        param = next(model.parameters())
+        for start in range(0, len(images), batch_size):
+            model(images[start:start + batch_size].to(param.device, param.dtype))
+    finally:
+        for bn, momentum in zip(norms, momenta, strict=True):
+            bn.momentum = momentum
+        model.train(was_training)
+    return model
 
 
 # ---------------------------------------------------------------- costs

@@ -240,3 +240,43 @@ def test_irda_keeps_float32_parameters():
     optimizer.step()
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert all(v["grad_avg"].dtype == torch.float32 for v in optimizer.state.values())
+
+
+def test_irda_param_groups_put_only_kernels_under_the_l1_term():
+    from nets.irda import irda_param_groups
+
+    model = SmallCNN(width=2, hidden=4, batch_norm=True)
+    everything = irda_param_groups(model)
+    assert len(everything) == 1 and len(everything[0]["params"]) == len(list(model.parameters()))
+    kernels, others = irda_param_groups(model, penalize="weights")
+    expected_kernels = [p for n, p in model.named_parameters()
+                        if n.endswith("weight") and p.dim() >= 2]
+    assert [id(p) for p in kernels["params"]] == [id(p) for p in expected_kernels]
+    assert "sparsity_weight" not in kernels and "center" not in kernels
+    assert others["sparsity_weight"] == 0.0 and others["center"] == "initial"
+    assert ({id(p) for p in kernels["params"]} | {id(p) for p in others["params"]}
+            == {id(p) for p in model.parameters()})
+    assert all(p.dim() == 1 for p in others["params"])
+    with pytest.raises(ValueError, match="penalize"):
+        irda_param_groups(model, penalize="biases")
+
+
+def test_weights_only_groups_keep_batchnorm_scales_where_paper_mode_resets_them():
+    # Algorithm 1 (w_0 = 0) sets every parameter to -S_lam(g_1)/gamma at the first step,
+    # BatchNorm scales included; the "weights" grouping dual-averages them from w_1 instead.
+    from nets.irda import irda_param_groups
+
+    for penalize, expected_scale in (("all", 0.0), ("weights", 1.0)):
+        torch.manual_seed(0)
+        model = SmallCNN(width=2, hidden=4, batch_norm=True)
+        optimizer = IRDA(irda_param_groups(model, penalize=penalize), sparsity_weight=1e-3,
+                         gamma=1.0)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        conv = model.features[0].weight
+        conv.grad = torch.full_like(conv, 0.5)
+        optimizer.step()
+        bn_scale = model.features[1].weight.detach()
+        torch.testing.assert_close(bn_scale, torch.full_like(bn_scale, expected_scale))
+        # the kernels follow Algorithm 1 in both groupings: -(g - lam) / gamma
+        torch.testing.assert_close(conv.detach(), torch.full_like(conv, -(0.5 - 1e-3)))

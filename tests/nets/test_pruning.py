@@ -18,6 +18,7 @@ from nets import (  # noqa: E402
     measure_cost,
     plan_for_macs,
     plan_from_masks,
+    recalibrate_bn,
     remove_channels,
     resnet18,
     resnet20,
@@ -239,3 +240,27 @@ def test_fista_restarts_momentum_for_entries_changed_from_outside():
     assert optimizer.state[mask]["previous"][0].item() == pytest.approx(0.75 - 0.1)
     assert 0.75 - 0.2 - 1e-6 <= mask[0].item() < 0.65
     assert before[1] - mask[1].item() > 0.1 + 1e-6
+
+
+def test_bn_recalibration_recomputes_running_statistics_from_the_images_only():
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, momentum=0.3))
+    with torch.no_grad():
+        model[1].running_mean.fill_(5.0)
+        model[1].running_var.fill_(9.0)
+    model.eval()
+    images = torch.randn(12, 3, 8, 8, generator=generator)
+    weights = [p.detach().clone() for p in model.parameters()]
+    assert recalibrate_bn(model, images, batch_size=12) is model
+    with torch.no_grad():
+        features = model[0](images)
+    torch.testing.assert_close(model[1].running_mean, features.mean((0, 2, 3)))
+    torch.testing.assert_close(model[1].running_var, features.var((0, 2, 3), unbiased=True))
+    assert not model.training and model[1].momentum == 0.3
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+    # several batches: cumulative average of the per-batch statistics
+    recalibrate_bn(model, images, batch_size=4)
+    with torch.no_grad():
+        means = torch.stack([model[0](images[i:i + 4]).mean((0, 2, 3)) for i in (0, 4, 8)])
+    torch.testing.assert_close(model[1].running_mean, means.mean(0))
