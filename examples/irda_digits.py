@@ -40,10 +40,11 @@ from nets import (  # noqa: E402
     SmallCNN,
     SqrtProxSGD,
     irda_init_,
+    irda_param_groups,
     prunable_weights,
+    recalibrate_bn,
     sparsity,
 )
-from nets.irda import irda_param_groups  # noqa: E402
 
 
 def load_data():
@@ -62,20 +63,6 @@ def accuracy(model, images, labels):
     correct = (model(images).argmax(1) == labels).float().mean()
     model.train()
     return 100.0 * float(correct)
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(model, images, *, batch_size=256):
-    """Re-estimate BatchNorm running statistics (cumulative average) for the current weights."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    for start in range(0, len(images), batch_size):
-        model(images[start:start + batch_size])
 
 
 def train(model, optimizer, data, *, epochs, batch_size, seed, rvs=None, on_epoch=None):
@@ -149,7 +136,7 @@ def run_method(spec, data, *, seed, args):
         rvs.apply_sparse_()  # inference uses the sparse u
     training_bn_test_acc = accuracy(model, data[2], data[3])
     if not args.no_recalibrate:
-        recalibrate_batchnorm(model, data[0])
+        recalibrate_bn(model, data[0])
     report = sparsity(model)
     return dict(method=spec, seed=seed, test_acc=accuracy(model, data[2], data[3]),
                 dense_test_acc=dense_test_acc, training_bn_test_acc=training_bn_test_acc,
