@@ -91,13 +91,14 @@ def cosine(optimizer, epochs, steps):
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps)
 
 
-def train_dense(model, train, args, generator):
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
-    steps = -(-len(train[1]) // args.batch_size)
-    scheduler = cosine(optimizer, args.epochs, steps)
-    for _ in range(args.epochs):
+def train_classifier(model, train, *, lr, epochs, batch_size, generator):
+    """Cross-entropy training with SGD (momentum 0.9, wd 5e-4) and a cosine schedule."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    steps = -(-len(train[1]) // batch_size)
+    scheduler = cosine(optimizer, epochs, steps)
+    for _ in range(epochs):
         model.train()
-        for _, x, y in batches(train, args.batch_size, generator):
+        for _, x, y in batches(train, batch_size, generator):
             loss = nn.functional.cross_entropy(model(x), y)
             optimizer.zero_grad()
             loss.backward()
@@ -217,22 +218,6 @@ def train_slimming(teacher, teacher_out, train, args, generator):
     return student
 
 
-def fine_tune(model, train, args, generator):
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.prune_lr, momentum=0.9,
-                                weight_decay=5e-4)
-    steps = -(-len(train[1]) // args.batch_size)
-    scheduler = cosine(optimizer, args.finetune_epochs, steps)
-    for _ in range(args.finetune_epochs):
-        model.train()
-        for _, x, y in batches(train, args.batch_size, generator):
-            loss = nn.functional.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-    return model
-
-
 @torch.no_grad()
 def speedup(dense, pruned, *, batch_size=256, repeats=7):
     """Median batch time of dense and pruned models (eval, no grad), measured interleaved."""
@@ -256,7 +241,9 @@ def run(args):
     generator = torch.Generator().manual_seed(args.seed)
     train, test = load_data()
     start = time.time()
-    teacher = train_dense(ARCHITECTURES[args.arch](), train, args, generator)
+    teacher = train_classifier(ARCHITECTURES[args.arch](), train, lr=args.lr,
+                               epochs=args.epochs, batch_size=args.batch_size,
+                               generator=generator)
     teacher_out = teacher_outputs(teacher, train[0])
     dense_cost = measure_cost(teacher)
     result = {"seed": args.seed, "arch": args.arch, "args": vars(args),
@@ -295,7 +282,8 @@ def run(args):
         if args.bn_recalibrate:
             recalibrate_bn(pruned, train[0])
         pruned_acc = accuracy(pruned, test)
-        fine_tune(pruned, train, args, generator)
+        train_classifier(pruned, train, lr=args.prune_lr, epochs=args.finetune_epochs,
+                         batch_size=args.batch_size, generator=generator)
         entry = {"masked_acc": masked_acc, "masked_acc_no_recal": masked_acc_no_recal,
                  "pruned_acc": pruned_acc, "pruned_acc_no_recal": pruned_acc_no_recal,
                  "finetuned_acc": accuracy(pruned, test), "macs": cost.macs,
