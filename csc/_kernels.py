@@ -8,6 +8,8 @@ measured faster than ``parallel=True`` here: the update is memory-bound.)
 
 import numpy as np
 
+from .prox import soft_threshold
+
 __all__ = ["shrink_dual_update"]
 
 try:  # numba is a dependency; keep the module importable where its JIT is unavailable
@@ -51,7 +53,6 @@ def shrink_dual_update(X, Y, U, difference, *, relaxation, threshold, non_negati
                                   dtype(relaxation), dtype(threshold), bool(non_negative))
         return
     v = relaxation * X + (1 - relaxation) * Y + U
-    Y[...] = xp.maximum(v - threshold, 0) if non_negative else v - xp.clip(v, -threshold,
-                                                                          threshold)
+    Y[...] = soft_threshold(v, threshold, non_negative=non_negative, xp=xp)
     U[...] = v - Y
     difference[...] = Y - U

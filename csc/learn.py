@@ -373,7 +373,8 @@ class ConvolutionalDictionary:
             code_bytes = signal.shape[0] * self.n_filters * signal[0, 0].size
             solver = "woodbury" if woodbury_bytes <= code_bytes else "consensus"
             options = replace(options, dictionary_solver=solver)
-        state = self._load_checkpoint(signal, xp) if self.checkpoint else None
+        fingerprint = self._fingerprint(signal) if self.checkpoint else None
+        state = self._load_checkpoint(fingerprint, xp) if self.checkpoint else None
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
@@ -387,7 +388,7 @@ class ConvolutionalDictionary:
                 bar.set_postfix(objective=f"{history['objective'][-1]:.5g}",
                                 nnz=f"{history['nnz'][-1]:.4f}")
             if self.checkpoint:
-                _save_checkpoint(self.checkpoint, current, self._fingerprint(signal))
+                _save_checkpoint(self.checkpoint, current, fingerprint)
             return bool(self.callback(current)) if self.callback is not None else False
 
         try:
@@ -612,11 +613,11 @@ class ConvolutionalDictionary:
                            "checksum": float(array_module(signal).sum(signal ** 2))},
                           sort_keys=True, default=str)
 
-    def _load_checkpoint(self, signal, xp):
+    def _load_checkpoint(self, fingerprint, xp):
         if not os.path.exists(self.checkpoint):
             return None
         with np.load(self.checkpoint, allow_pickle=False) as archive:
-            if str(archive["fingerprint"]) != self._fingerprint(signal):
+            if str(archive["fingerprint"]) != fingerprint:
                 raise ValueError(f"checkpoint {self.checkpoint!r} belongs to another problem or "
                                  "other parameters; remove it or choose another path")
             arrays = {name: xp.asarray(archive[name]) for name in archive.files
