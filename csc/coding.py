@@ -220,7 +220,7 @@ def _relative_residuals(filters_hat, primal, split_a, split_b, dual, dual_scale,
 
 def fista_sparse_code(
     signal, weights, filters_hat, *, sparsity_weight, max_iter=100, tol=None,
-    non_negative=False, initial_codes=None, xp,
+    non_negative=False, initial_codes=None, callback=None, xp,
 ):
     """Masked convolutional sparse coding by FISTA.
 
@@ -237,6 +237,8 @@ def fista_sparse_code(
     tol : float or None
         Stop when ``||X_new - X|| <= tol * ||X_new||``.
     initial_codes : ndarray of shape (n_images, n_filters, Hp, Wp) or None
+    callback : callable(int) or None
+        Called with the iteration number after every iteration (progress reporting).
 
     Returns
     -------
@@ -262,10 +264,12 @@ def fista_sparse_code(
                                    non_negative=non_negative, xp=xp)
         t, t_prev = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t)), t
         momentum = new_codes + ((t_prev - 1.0) / t) * (new_codes - codes)
-        change = float(xp.linalg.norm(new_codes - codes))
-        scale = float(xp.linalg.norm(new_codes))
+        if tol is not None:
+            change = float(xp.linalg.norm(new_codes - codes))
+            converged = change <= tol * max(float(xp.linalg.norm(new_codes)), 1e-30)
         codes = new_codes
-        if tol is not None and change <= tol * max(scale, 1e-30):
-            converged = True
+        if callback is not None:
+            callback(n_iter)
+        if converged:
             break
     return SparseCode(codes, n_iter, converged)

@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from .io import IMAGE_SUFFIXES
+
 __all__ = ["main"]
 
 
@@ -24,8 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_gray_images(patterns):
-    import imageio.v3 as iio
-
+    from .io import read_image
     from .preprocess import rgb_to_gray
 
     paths = []
@@ -36,19 +37,11 @@ def _read_gray_images(patterns):
         paths.extend(matches)
     images = []
     for path in paths:
-        try:
-            image = iio.imread(path)
-        except Exception as error:  # imageio raises many types for unreadable files
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
-            raise UsageError(f"cannot read image {path!r}: {reason}") from None
-        if image.ndim == 3 and image.shape[-1] == 4:
-            image = image[..., :3]
-        if image.ndim == 3 and image.shape[-1] == 3:
+        image = _user_input(read_image, path)
+        if image.ndim == 3:
             image = rgb_to_gray(image)
-        elif image.ndim == 2:
-            image = image / 255.0 if image.dtype == np.uint8 else image.astype(np.float64)
         else:
-            raise UsageError(f"{path!r}: expected a gray or RGB image, got shape {image.shape}")
+            image = image / 255.0 if image.dtype == np.uint8 else image.astype(np.float64)
         images.append(image)
     shapes = {image.shape for image in images}
     if len(shapes) > 1:
@@ -56,7 +49,17 @@ def _read_gray_images(patterns):
     return paths, np.stack(images)
 
 
-def _check_output(path, force):
+def _user_input(function, *args, **kwargs):
+    """Call ``function``; a ValueError (bad user input) becomes a UsageError."""
+    try:
+        return function(*args, **kwargs)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _check_output(path, force, suffixes=None):
+    if suffixes is not None and not path.lower().endswith(suffixes):
+        raise UsageError(f"--output must end with one of {', '.join(suffixes)}, got {path!r}")
     if os.path.exists(path) and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     folder = os.path.dirname(os.path.abspath(path))
@@ -92,6 +95,105 @@ def _learn(args):
     return 0
 
 
+def _restoration_input(args):
+    """Image, mask and display name of ``cogd inpaint``/``reconstruct`` (the demo without input)."""
+    from .io import read_image, read_mask
+
+    if args.input is None:
+        from skimage import data
+
+        image, name = data.camera(), "camera (scikit-image)"
+    else:
+        image, name = _user_input(read_image, args.input), args.input
+    if getattr(args, "mask", None) is not None:
+        mask = _user_input(read_mask, args.mask, image.shape[:2])
+    elif getattr(args, "missing", None) is not None:
+        if not 0 <= args.missing < 1:
+            raise UsageError(f"--missing must be in [0, 1), got {args.missing}")
+        mask = np.random.default_rng(args.seed).random(image.shape[:2]) >= args.missing
+    else:
+        mask = None
+    return image, mask, name
+
+
+def _report(label, info):
+    print(f"{label}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, "
+          f"lambda {info.sparsity_weight:g}, {info.n_iter} iterations x {info.n_tiles} tile(s), "
+          f"{info.seconds:.1f} s")
+
+
+def _quality(truth, estimate, channel_axis, mask=None):
+    from .metrics import psnr, psnr_missing, ssim
+
+    text = (f"PSNR {psnr(truth, estimate):.2f} dB, "
+            f"SSIM {ssim(truth, estimate, channel_axis=channel_axis):.4f}")
+    if mask is not None and not mask.all():
+        text += f", PSNR on missing pixels {psnr_missing(truth, estimate, mask):.2f} dB"
+    return text
+
+
+def _as_unit(image):
+    return image / np.iinfo(image.dtype).max if image.dtype.kind == "u" else image
+
+
+def _inpaint(args):
+    from .inpainting import inpaint
+
+    if args.input is None and args.mask is None and args.missing is None:
+        args.missing = 0.5
+    if args.input is not None and args.mask is None and args.missing is None:
+        raise UsageError("give --mask MASK or --missing FRACTION")
+    output = args.output or ("inpainted_camera.png" if args.input is None else None)
+    if output is None:
+        raise UsageError("-o/--output is required")
+    _check_output(output, args.force, IMAGE_SUFFIXES)
+    image, mask, name = _restoration_input(args)
+    channel_axis = -1 if image.ndim == 3 else None
+    restored, info = _user_input(
+        inpaint, image, mask, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
+        max_iter=args.max_iter, learn=args.learn, channel_axis=channel_axis,
+        progress=not args.quiet, return_info=True)
+    _user_input(_write, output, restored, image.dtype)
+    print(f"{name}: {1 - mask.mean():.0%} of {mask.size} pixels missing -> {output}")
+    _report("inpaint", info)
+    if args.missing is not None:  # the input is the ground truth
+        truth = _as_unit(image).astype(np.float64)
+        print(f"  inpaint   vs original: {_quality(truth, restored, channel_axis, mask)}")
+        if args.input is None:
+            from skimage.restoration import inpaint_biharmonic
+
+            baseline = inpaint_biharmonic(np.where(mask, truth, 0), ~mask)
+            print(f"  biharmonic vs original: {_quality(truth, baseline, channel_axis, mask)}")
+    return 0
+
+
+def _reconstruct(args):
+    from .inpainting import reconstruct
+
+    output = args.output or ("reconstructed_camera.png" if args.input is None else None)
+    if output is None:
+        raise UsageError("-o/--output is required")
+    _check_output(output, args.force, IMAGE_SUFFIXES)
+    image, _, name = _restoration_input(args)
+    channel_axis = -1 if image.ndim == 3 else None
+    restored, info = _user_input(
+        reconstruct, image, args.dictionary, sparsity_weight=args.sparsity_weight,
+        max_iter=args.max_iter, channel_axis=channel_axis, progress=not args.quiet,
+        return_info=True)
+    _user_input(_write, output, restored, image.dtype)
+    print(f"{name} -> {output}")
+    _report("reconstruct", info)
+    truth = _as_unit(image).astype(np.float64)
+    print(f"  reconstruction vs input: {_quality(truth, restored, channel_axis)}")
+    return 0
+
+
+def _write(path, image, dtype):
+    from .io import write_image
+
+    write_image(path, image, like=dtype)
+
+
 def _build_parser():
     parser = _Parser(prog="cogd", description="Convolutional sparse coding with ADMM and CoGD.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -110,6 +212,29 @@ def _build_parser():
     learn.add_argument("--force", action="store_true", help="overwrite the output file")
     learn.add_argument("--quiet", action="store_true", help="no progress bar")
     learn.set_defaults(run=_learn)
+
+    for command, run, about in (
+            ("inpaint", _inpaint, "fill missing pixels of an image (no INPUT: a demo on "
+                                  "scikit-image's camera with 50 % of the pixels missing)"),
+            ("reconstruct", _reconstruct, "sparse approximation of an image with a dictionary")):
+        sub = commands.add_parser(command, help=about, description=about)
+        sub.add_argument("input", nargs="?", help="image file (PNG/JPEG/TIFF, gray or RGB)")
+        if command == "inpaint":
+            masks = sub.add_mutually_exclusive_group()
+            masks.add_argument("--mask", help="mask image, white (> half range) = observed")
+            masks.add_argument("--missing", type=float,
+                               help="remove this fraction of the pixels at random")
+            sub.add_argument("--seed", type=int, default=0, help="seed of --missing")
+            sub.add_argument("--learn", action="store_true",
+                             help="adapt the dictionary to the observed pixels first (CoGD)")
+        sub.add_argument("-o", "--output", help="output image (.png, .jpg, .tif)")
+        sub.add_argument("--dictionary", help="dictionary .npz (cogd learn); default: bundled")
+        sub.add_argument("--sparsity-weight", type=float, default=0.15,
+                         help="lambda relative to the detail's RMS")
+        sub.add_argument("--max-iter", type=int, default=60, help="FISTA iterations")
+        sub.add_argument("--force", action="store_true", help="overwrite the output file")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.set_defaults(run=run)
     return parser
 
 
