@@ -10,10 +10,10 @@ with ``W`` the data weights (mask, zero on the padding).
 import math
 from dataclasses import dataclass, field
 
-from ._kernels import shrink_dual_update
+from ._kernels import fista_update, shrink_dual_update
 from .fourier import analyze, spatial, spectra, synthesize
 from .linalg import capacitance_inverse, gram, woodbury_solve
-from .prox import masked_data_prox, soft_threshold
+from .prox import masked_data_prox
 
 __all__ = [
     "CodingState",
@@ -255,19 +255,20 @@ def fista_sparse_code(
     if initial_codes is None:
         initial_codes = xp.zeros((signal.shape[0], filters_hat.shape[0]) + tuple(grid),
                                  signal.dtype)
-    codes = momentum = initial_codes
+    codes = xp.array(initial_codes, dtype=signal.dtype, copy=True, order="C")
+    momentum = codes.copy()
     t, converged = 1.0, False
     for n_iter in range(1, max_iter + 1):
         residual = weights * (reconstruct_spatial(filters_hat, momentum, grid, xp=xp) - signal)
         gradient = spatial(analyze(filters_hat, spectra(residual, xp=xp), xp=xp), grid, xp=xp)
-        new_codes = soft_threshold(momentum - step * gradient, step * sparsity_weight,
-                                   non_negative=non_negative, xp=xp)
         t, t_prev = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t)), t
-        momentum = new_codes + ((t_prev - 1.0) / t) * (new_codes - codes)
+        previous = codes.copy() if tol is not None else None
+        fista_update(codes, momentum, xp.ascontiguousarray(gradient, dtype=signal.dtype),
+                     step=step, threshold=step * sparsity_weight, inertia=(t_prev - 1.0) / t,
+                     non_negative=non_negative, xp=xp)
         if tol is not None:
-            change = float(xp.linalg.norm(new_codes - codes))
-            converged = change <= tol * max(float(xp.linalg.norm(new_codes)), 1e-30)
-        codes = new_codes
+            change = float(xp.linalg.norm(codes - previous))
+            converged = change <= tol * max(float(xp.linalg.norm(codes)), 1e-30)
         if callback is not None:
             callback(n_iter)
         if converged:

@@ -229,7 +229,7 @@ def _build_parser():
                              help="adapt the dictionary to the observed pixels first (CoGD)")
         sub.add_argument("-o", "--output", help="output image (.png, .jpg, .tif)")
         sub.add_argument("--dictionary", help="dictionary .npz (cogd learn); default: bundled")
-        sub.add_argument("--sparsity-weight", type=float, default=0.15,
+        sub.add_argument("--sparsity-weight", type=float, default=0.25,
                          help="lambda relative to the detail's RMS")
         sub.add_argument("--max-iter", type=int, default=60, help="FISTA iterations")
         sub.add_argument("--force", action="store_true", help="overwrite the output file")

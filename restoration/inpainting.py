@@ -23,12 +23,13 @@ import numpy as np
 from csc import ConvolutionalDictionary
 from csc.backend import array_module, to_numpy
 from csc.coding import fista_sparse_code, objective_terms, reconstruct_spatial
-from csc.fourier import crop_signal, pad_filters, spectra
+from csc.fourier import pad_filters, spectra
+from data import DATA_DIR
 
 __all__ = ["RestorationInfo", "inpaint", "reconstruct", "load_dictionary", "detail_layer",
            "DEFAULT_DICTIONARY"]
 
-DEFAULT_DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "default_dictionary.npz"
+DEFAULT_DICTIONARY = DATA_DIR / "default_dictionary.npz"
 DETAIL_SIGMA = 1.0
 TILE_PIXELS = 1024 * 1024  # coded pixels per tile, summed over channels
 
@@ -102,7 +103,7 @@ def load_dictionary(dictionary=None):
     return filters.astype(np.float32)
 
 
-def inpaint(image, mask, *, dictionary=None, sparsity_weight=0.15, max_iter=60,
+def inpaint(image, mask, *, dictionary=None, sparsity_weight=0.25, max_iter=60,
             smoothing=DETAIL_SIGMA, learn=False, learn_iter=10, channel_axis=None,
             keep_observed=True, progress=False, return_info=False, random_state=0):
     """Fill missing pixels of a gray or colour image with a convolutional sparse model.
@@ -116,7 +117,7 @@ def inpaint(image, mask, *, dictionary=None, sparsity_weight=0.15, max_iter=60,
         True (or 1) where the pixel is observed.
     dictionary : None, path, ConvolutionalDictionary or ndarray (n_filters, s, s)
         Filters for the detail layer; the bundled default when None (see :func:`load_dictionary`).
-    sparsity_weight : float, default 0.15
+    sparsity_weight : float, default 0.25
         ``lambda`` relative to the RMS of the observed detail (the detail is scaled to unit RMS).
     max_iter : int, default 60
         FISTA iterations.
@@ -154,32 +155,11 @@ def inpaint(image, mask, *, dictionary=None, sparsity_weight=0.15, max_iter=60,
     >>> inpaint(image, mask, max_iter=5).shape
     (64, 64)
     """
-    start = time.perf_counter()
-    xp = array_module(image, mask)
-    channels, to_layout, dtype = _channels_first(image, channel_axis)
-    observed = _check_mask(mask, image, channel_axis, channels.shape)
-    _check_common(sparsity_weight, max_iter, smoothing)
-    filters = load_dictionary(dictionary)
-    smooth = np.stack([_smooth(_biharmonic_fill(c, o), smoothing)
-                       for c, o in zip(channels, observed)])
-    detail, scale = _unit_rms_detail(channels - smooth, observed)
-    if learn:
-        _check_int("learn_iter", learn_iter)
-        filters = _adapt_dictionary(detail, observed, filters, sparsity_weight, learn_iter,
-                                    random_state, progress)
-    coded, objective, nnz, n_tiles = _code_detail(
-        detail, observed, filters, sparsity_weight, max_iter, progress, xp)
-    restored = smooth + scale * coded
-    if keep_observed:
-        restored = np.where(observed, channels, restored)
-    restored = to_layout(np.clip(restored, 0.0, 1.0).astype(dtype))
-    info = RestorationInfo(objective, nnz, float(sparsity_weight), int(max_iter), n_tiles,
-                           time.perf_counter() - start)
-    restored = xp.asarray(restored)
-    return (restored, info) if return_info else restored
+    return _restore(image, mask, dictionary, sparsity_weight, max_iter, smoothing, learn,
+                    learn_iter, channel_axis, keep_observed, progress, return_info, random_state)
 
 
-def reconstruct(image, dictionary=None, *, sparsity_weight=0.15, max_iter=60,
+def reconstruct(image, dictionary=None, *, sparsity_weight=0.25, max_iter=60,
                 smoothing=DETAIL_SIGMA, channel_axis=None, progress=False, return_info=False):
     """Sparse approximation of a whole image: smooth part + ``D z`` with sparse codes ``z``.
 
@@ -197,21 +177,43 @@ def reconstruct(image, dictionary=None, *, sparsity_weight=0.15, max_iter=60,
     info : RestorationInfo
         Only when ``return_info``.
     """
+    return _restore(image, None, dictionary, sparsity_weight, max_iter, smoothing, False, 1,
+                    channel_axis, False, progress, return_info, None)
+
+
+def _restore(image, mask, dictionary, sparsity_weight, max_iter, smoothing, learn, learn_iter,
+             channel_axis, keep_observed, progress, return_info, random_state):
+    """The pipeline of the module docstring; ``mask=None`` means every pixel observed."""
     start = time.perf_counter()
-    xp = array_module(image)
+    xp = array_module(image, mask)
     channels, to_layout, dtype = _channels_first(image, channel_axis)
-    _check_common(sparsity_weight, max_iter, smoothing)
+    if mask is None:
+        observed = np.ones(channels.shape, bool)
+    else:
+        observed = _check_mask(mask, image, channel_axis, channels.shape)
+    _check_int("max_iter", max_iter)
+    _check_int("learn_iter", learn_iter)
+    for name, value in (("sparsity_weight", sparsity_weight), ("smoothing", smoothing)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"`{name}` must be a positive number, got {value!r}")
     filters = load_dictionary(dictionary)
-    observed = np.ones(channels.shape, bool)
-    smooth = _smooth(channels, smoothing)
+    smooth = np.stack([_smooth(_biharmonic_fill(c, o), smoothing)
+                       for c, o in zip(channels, observed, strict=True)])
     detail, scale = _unit_rms_detail(channels - smooth, observed)
+    if learn:
+        filters = _adapt_dictionary(detail, observed, filters, sparsity_weight, learn_iter,
+                                    random_state, progress)
     coded, objective, nnz, n_tiles = _code_detail(
         detail, observed, filters, sparsity_weight, max_iter, progress, xp)
-    restored = to_layout(np.clip(smooth + scale * coded, 0.0, 1.0).astype(dtype))
-    info = RestorationInfo(objective, nnz, float(sparsity_weight), int(max_iter), n_tiles,
-                           time.perf_counter() - start)
-    restored = xp.asarray(restored)
-    return (restored, info) if return_info else restored
+    restored = smooth + scale * coded
+    if keep_observed:
+        restored = np.where(observed, channels, restored)
+    restored = xp.asarray(to_layout(np.clip(restored, 0.0, 1.0).astype(dtype)))
+    if not return_info:
+        return restored
+    return restored, RestorationInfo(objective, nnz, float(sparsity_weight), int(max_iter),
+                                     n_tiles, time.perf_counter() - start)
 
 
 # -- steps ------------------------------------------------------------------------------------
@@ -362,11 +364,3 @@ def _check_mask(mask, image, channel_axis, channels_shape):
 def _check_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-
-
-def _check_common(sparsity_weight, max_iter, smoothing):
-    _check_int("max_iter", max_iter)
-    for name, value in (("sparsity_weight", sparsity_weight), ("smoothing", smoothing)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive number, got {value!r}")
