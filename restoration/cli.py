@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from .io import IMAGE_SUFFIXES
+from .io import IMAGE_SUFFIXES, write_image
 
 __all__ = ["main"]
 
@@ -153,7 +153,7 @@ def _inpaint(args):
         inpaint, image, mask, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
         max_iter=args.max_iter, learn=args.learn, channel_axis=channel_axis,
         progress=not args.quiet, return_info=True)
-    _user_input(_write, output, restored, image.dtype)
+    _user_input(write_image, output, restored, like=image.dtype)
     print(f"{name}: {1 - mask.mean():.0%} of {mask.size} pixels missing -> {output}")
     _report("inpaint", info)
     if args.missing is not None:  # the input is the ground truth
@@ -180,18 +180,12 @@ def _reconstruct(args):
         reconstruct, image, args.dictionary, sparsity_weight=args.sparsity_weight,
         max_iter=args.max_iter, channel_axis=channel_axis, progress=not args.quiet,
         return_info=True)
-    _user_input(_write, output, restored, image.dtype)
+    _user_input(write_image, output, restored, like=image.dtype)
     print(f"{name} -> {output}")
     _report("reconstruct", info)
     truth = _as_unit(image).astype(np.float64)
     print(f"  reconstruction vs input: {_quality(truth, restored, channel_axis)}")
     return 0
-
-
-def _write(path, image, dtype):
-    from .io import write_image
-
-    write_image(path, image, like=dtype)
 
 
 def _build_parser():

@@ -73,7 +73,7 @@ def write_image(path, image, like=np.uint8):
         ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff``.
     image : ndarray of shape (H, W) or (H, W, 3), floats in [0, 1]
     like : dtype
-        Stored dtype: uint16 kept for PNG/TIFF, floats kept for TIFF, uint8 otherwise.
+        Stored dtype: uint16 kept for TIFF and gray PNG, floats kept for TIFF, uint8 otherwise.
     """
     import imageio.v3 as iio
 
@@ -85,7 +85,7 @@ def write_image(path, image, like=np.uint8):
     image = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
     if like.kind == "f" and suffix in (".tif", ".tiff"):
         stored = image.astype(np.float32)
-    elif like == np.uint16 and suffix != ".jpg" and suffix != ".jpeg":
+    elif like == np.uint16 and (suffix in (".tif", ".tiff") or image.ndim == 2 and suffix == ".png"):
         stored = np.round(image * 65535).astype(np.uint16)
     else:
         stored = np.round(image * 255).astype(np.uint8)

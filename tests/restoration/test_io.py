@@ -1,0 +1,51 @@
+import os
+
+import numpy as np
+import pytest
+
+from restoration.io import read_image, read_mask, write_image
+
+
+def test_gray_png_keeps_16_bits(tmp_path):
+    image = np.random.default_rng(1).random((6, 7))
+    write_image(tmp_path / "gray.png", image, like=np.uint16)
+    back = read_image(tmp_path / "gray.png")
+    assert back.dtype == np.uint16 and np.abs(back / 65535 - image).max() <= 0.5 / 65535
+
+
+@pytest.mark.parametrize("suffix,like,stored,tolerance", [
+    (".png", np.uint8, np.uint8, 0.5 / 255),
+    (".tif", np.uint16, np.uint16, 0.5 / 65535),
+    (".png", np.uint16, np.uint8, 0.5 / 255),  # no 16-bit RGB PNG writer: 8 bits
+    (".tif", np.float64, np.float32, 1e-7),
+    (".jpg", np.uint16, np.uint8, 0.02),  # JPEG: 8 bits and lossy
+])
+def test_write_then_read_round_trip(tmp_path, suffix, like, stored, tolerance):
+    rows, cols = np.mgrid[0:16, 0:16] / 15.0
+    image = np.stack([rows, cols, (rows + cols) / 2], axis=-1)  # smooth: JPEG keeps it well
+    path = tmp_path / f"image{suffix}"
+    write_image(path, image, like=like)
+    back = read_image(path)
+    assert back.dtype == stored and back.shape == image.shape
+    scale = np.iinfo(stored).max if stored != np.float32 else 1
+    assert np.abs(back / scale - image).mean() <= tolerance
+    assert os.listdir(tmp_path) == [path.name]  # no temporary file left
+
+
+def test_alpha_is_dropped_and_mask_threshold_is_half_range(tmp_path):
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    rgba[..., 0] = np.arange(5) * 60  # 0 60 120 180 240
+    import imageio.v3 as iio
+
+    iio.imwrite(tmp_path / "mask.png", rgba)
+    assert read_image(tmp_path / "mask.png").shape == (4, 5, 3)
+    observed = read_mask(tmp_path / "mask.png", (4, 5))
+    np.testing.assert_array_equal(observed[0], [False, False, False, True, True])
+    with pytest.raises(ValueError, match="has size"):
+        read_mask(tmp_path / "mask.png", (5, 5))
+
+
+def test_unknown_suffix_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="must end with"):
+        write_image(tmp_path / "image.bmp", np.zeros((4, 4)))
+    assert os.listdir(tmp_path) == []
