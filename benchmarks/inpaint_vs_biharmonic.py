@@ -9,12 +9,16 @@ seconds (with seconds per megapixel). None of these images was used to learn the
 dictionary (``data/make_default_dictionary.py``).
 
     python benchmarks/inpaint_vs_biharmonic.py --out benchmarks/results/inpaint_vs_biharmonic.md
+
+``--large SIZE`` instead times one large image (scikit-image's retina, gray, resized to
+``SIZE x SIZE``, 50 % missing) with its peak memory, for the scaling to megapixels.
 """
 
 import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -110,6 +114,18 @@ def markdown(rows, args, command, machine):
     return "\n".join(lines) + "\n"
 
 
+def large_image_run(size, args):
+    """Inpaint a ``size x size`` gray image; report time, seconds per megapixel, peak memory."""
+    import resource
+
+    from skimage.transform import resize
+
+    image = resize(load_gray("retina"), (size, size), anti_aliasing=True)
+    row = run(f"retina resized to {size}x{size}", image, "50%", args.seed, args)
+    row["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return row
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="benchmarks/results/inpaint_vs_biharmonic.md")
@@ -118,12 +134,17 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=60)
     parser.add_argument("--sparsity-weight", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--large", type=int, help="time one SIZE x SIZE image instead")
     parser.add_argument("--note", default="", help="conditions of the run, for the report")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     rows = []
+    if args.large:
+        row = large_image_run(args.large, args)
+        rows.append(row)
+        args.masks = []
     for kind in args.masks:
         for index, name in enumerate(args.images):
             row = run(name, load_gray(name), kind, args.seed + index, args)
@@ -137,8 +158,13 @@ def main(argv=None):
     except (OSError, IndexError):
         cpu = platform.processor()
     machine = f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    command = "python " + " ".join(["benchmarks/inpaint_vs_biharmonic.py"] + sys.argv[1:])
-    text = markdown(rows, args, command, machine)
+    command = "python " + shlex.join(["benchmarks/inpaint_vs_biharmonic.py"] + sys.argv[1:])
+    if args.large:
+        text = (f"# Inpainting a large image\n\nCommand: `{command}`\n\nMachine: {machine}. "
+                f"{args.note}\n\n" + "\n".join(f"- {key}: {value}" for key, value in row.items())
+                + "\n")
+    else:
+        text = markdown(rows, args, command, machine)
     temporary = args.out + ".tmp"
     with open(temporary, "w") as handle:
         handle.write(text)
