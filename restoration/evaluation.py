@@ -388,6 +388,9 @@ def plot_convergence(histories, path, *, title=None):
         for run_index, run in enumerate(runs):
             axis.plot(np.arange(len(run)), run, color=f"C{index}", alpha=0.8,
                       label=label if run_index == 0 else None)
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("outer iteration")
     axis.set_ylabel("objective F")
     axis.set_yscale("log")
