@@ -362,10 +362,20 @@ def _pyplot():
     return plt
 
 
-def _save_figure(figure, path):
+def _save_figure(figure, path, *, gray=False):
+    """Save as PNG atomically; ``gray`` stores one 8-bit channel (a quarter of the size)."""
     plt = _pyplot()
+
+    def write(temporary):
+        figure.savefig(temporary, dpi=100, format="png")
+        if gray:
+            from PIL import Image
+
+            with Image.open(temporary) as image:
+                image.convert("L").save(temporary, format="png", optimize=True)
+
     try:
-        _atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
+        _atomic_write(path, write)
     finally:
         plt.close(figure)
 
@@ -420,7 +430,7 @@ def plot_filters(filters, path):
     axis.imshow(canvas, cmap="gray", interpolation="nearest")
     axis.set_axis_off()
     figure.tight_layout()
-    _save_figure(figure, path)
+    _save_figure(figure, path, gray=True)
 
 
 def plot_panel(truth, observed, restored, path, *, mask=None, n_columns=5):
@@ -432,13 +442,13 @@ def plot_panel(truth, observed, restored, path, *, mask=None, n_columns=5):
     if mask is not None:
         rows.append(("observed", np.where(mask, observed, low)))
     rows.append(("restored", restored))
-    figure, axes = plt.subplots(len(rows), n_columns, figsize=(1.6 * n_columns, 1.6 * len(rows)),
+    figure, axes = plt.subplots(len(rows), n_columns, figsize=(1.2 * n_columns, 1.2 * len(rows)),
                                 squeeze=False)
     for row_axes, (label, stack) in zip(axes, rows, strict=True):
         for column, axis in enumerate(row_axes):
-            axis.imshow(stack[column], cmap="gray", vmin=low, vmax=high)
+            axis.imshow(stack[column], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
             axis.set_xticks([])
             axis.set_yticks([])
         row_axes[0].set_ylabel(label)
     figure.tight_layout()
-    _save_figure(figure, path)
+    _save_figure(figure, path, gray=True)
