@@ -142,7 +142,7 @@ def run_module_cli(*args):
                           text=True, timeout=120, env=env, cwd=str(ROOT))
 
 
-@pytest.mark.parametrize("arguments,message", [
+BAD_ARGUMENTS = [
     (["evaluate", "moon"], "invalid choice"),
     (["evaluate", "fruit", "--task", "denoise"], "invalid choice"),
     (["evaluate", "fruit", "--optimizer", "sgd"], "invalid choice"),
@@ -151,8 +151,21 @@ def run_module_cli(*args):
     (["evaluate", "fruit", "--max-iter", "0", "--out-dir", "{tmp}", "--no-figures"], "max_iter"),
     (["evaluate", "fruit", "--sparsity-weight", "-1", "--out-dir", "{tmp}", "--no-figures"],
      "sparsity_weight"),
-])
-def test_evaluate_command_exits_2_on_bad_arguments(tmp_path, arguments, message):
+]
+
+
+@pytest.mark.parametrize("arguments,message", BAD_ARGUMENTS)
+def test_evaluate_command_exits_2_on_bad_arguments(tiny_set, tmp_path, capsys, arguments,
+                                                   message):
+    assert main([a.format(tmp=tmp_path) for a in arguments] + ["--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("cogd: error:") and message in error
+    assert len(error.splitlines()) == 1 and "Traceback" not in error
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("arguments,message", [BAD_ARGUMENTS[0], BAD_ARGUMENTS[5]])
+def test_evaluate_script_exits_2_without_traceback(tmp_path, arguments, message):
     result = run_module_cli(*[a.format(tmp=tmp_path) for a in arguments], "--quiet")
     assert result.returncode == 2, result.stderr
     error = result.stderr.strip()
