@@ -198,7 +198,8 @@ def report(runs, args, command):
     lines = ["# Fruit/city evaluation: ADMM vs CoGD vs SPORCO", "",
              f"Grid: `{GRID_COMMAND}`", "", f"This report: `{command}`", "",
              f"Machine: {machine()}; every run pinned to one core (`taskset -c 1`), so the "
-             "seconds are single-core wall times (another job shared the machine's other core).",
+             "seconds are single-core wall times (other jobs ran on the other core, and short test runs "
+             "sometimes shared core 1, so individual times vary by up to about 40 %).",
              "",
              "Protocol (SPEC 1.4, `cogd evaluate`): ten LCN gray 100x100 images per set, one "
              "dictionary of 100 filters 11x11 learned from all ten jointly, lambda 1, 20 outer x "
