@@ -48,7 +48,9 @@ def run_ours(images, mask, initial, args, optimizer):
             "seconds": history["seconds"], "data_term": history["data_term"]}
 
 
-def run_sporco(images, mask, initial, args):
+def run_sporco(images, mask, initial, args, *, keep_arrays=False):
+    """SPORCO's ConvBPDNMaskDictLearn on the problem; with ``keep_arrays`` the result also holds
+    its learned ``filters`` (n_filters, s, s) and final ``codes`` on this package's grid."""
     import sporco.fft
     from sporco.dictlrn import cbpdndlmd
 
@@ -80,12 +82,15 @@ def run_sporco(images, mask, initial, args):
     codes = np.roll(codes, (s - 1, s - 1), axis=(-2, -1))
     evaluator = ConvolutionalDictionary(args.n_filters, s, sparsity_weight=lam)
     evaluator.filters_ = np.moveaxis(solver.getdict().squeeze(), -1, 0)
-    return {"objective": [float(v) for v in stats.ObjFun],
-            "seconds": [float(v) for v in stats.Time],
-            "setup_seconds": setup,
-            "nnz": nnz,
-            "objective_by_this_package": evaluator.objective(images, codes.astype(np.float64),
-                                                             mask)}
+    result = {"objective": [float(v) for v in stats.ObjFun],
+              "seconds": [float(v) for v in stats.Time],
+              "setup_seconds": setup,
+              "nnz": nnz,
+              "objective_by_this_package": evaluator.objective(images, codes.astype(np.float64),
+                                                               mask)}
+    if keep_arrays:
+        result["filters"], result["codes"] = evaluator.filters_, codes
+    return result
 
 
 def time_to_reach(history, target):
