@@ -200,7 +200,7 @@ def _evaluate(args):
         _check_output(path, args.force)
     if args.figures:
         try:
-            evaluation._pyplot()
+            evaluation.require_pyplot()
         except ImportError as error:
             raise UsageError(f"{error}; or pass --no-figures") from None
     try:

@@ -330,7 +330,7 @@ def write_results(result, out_dir, *, force=False, figures=True, stem=None):
     if existing and not force:
         raise FileExistsError(f"{existing[0]} exists; pass force=True (--force) to overwrite it")
     if figures:
-        _pyplot()  # fail before writing anything
+        require_pyplot()  # fail before writing anything
     _write_text(paths["md"], to_markdown(result))
     _write_text(paths["csv"], to_csv(result))
     _write_text(paths["json"], to_json(result))
@@ -350,7 +350,7 @@ def _title(config):
 
 
 # -- figures -------------------------------------------------------------------------------------
-def _pyplot():
+def require_pyplot():
     try:
         import matplotlib
     except ImportError:
@@ -364,7 +364,7 @@ def _pyplot():
 
 def _save_figure(figure, path, *, gray=False):
     """Save as PNG atomically; ``gray`` stores one 8-bit channel (a quarter of the size)."""
-    plt = _pyplot()
+    plt = require_pyplot()
 
     def write(temporary):
         figure.savefig(temporary, dpi=100, format="png")
@@ -391,7 +391,7 @@ def plot_convergence(histories, path, *, title=None):
     path : str
     title : str or None
     """
-    plt = _pyplot()
+    plt = require_pyplot()
     figure, axis = plt.subplots(figsize=(5, 3.5))
     for index, (label, values) in enumerate(histories.items()):
         runs = values if values and isinstance(values[0], (list, tuple, np.ndarray)) else [values]
@@ -414,7 +414,7 @@ def plot_convergence(histories, path, *, title=None):
 
 def plot_filters(filters, path):
     """Grid of learned filters ``(n_filters, s, s)``, each scaled to its own range, as PNG."""
-    plt = _pyplot()
+    plt = require_pyplot()
     filters = np.asarray(filters)
     n = len(filters)
     columns = int(np.ceil(np.sqrt(n)))
@@ -435,7 +435,7 @@ def plot_filters(filters, path):
 
 def plot_panel(truth, observed, restored, path, *, mask=None, n_columns=5):
     """Rows original / observed (inpainting) / restored of the first images, as PNG."""
-    plt = _pyplot()
+    plt = require_pyplot()
     n_columns = min(n_columns, len(truth))
     low, high = np.percentile(truth, [0.5, 99.5])
     rows = [("original", truth)]
