@@ -123,7 +123,7 @@ def learn_dictionary(signal, weights, initial_filters, options, *, state=None, c
         if options.optimizer == "cogd" and state.anchor_codes is not None:
             coupled_filters, coupled_codes, n_backtracked = _couple(
                 signal, weights, filters, updated_filters, state.anchor_codes, codes, options,
-                state.iteration, xp=xp,
+                state.iteration, support, xp=xp,
             )
             state.dictionary.filters = coupled_filters
             state.coding.codes = coupled_codes
@@ -170,8 +170,12 @@ def _record(state, data_term, l1_term, codes, seconds, accepted, n_backtracked):
 
 
 def _couple(signal, weights, filters, updated_filters, anchor_codes, codes, options, iteration,
-            *, xp):
-    """Apply the CoGD coupling after a dictionary step; return (filters, codes, n_backtracked)."""
+            support, *, xp):
+    """Apply the CoGD coupling after a dictionary step; return (filters, codes, n_backtracked).
+
+    The filters returned are feasible (``support`` is the filter window): the per-filter rule
+    moves between two feasible points, the reference rule is projected back.
+    """
     if options.coupling == "filter":
         sparse_scores = xp.sum(xp.abs(codes), axis=(0, 2, 3))
         partner_scores = xp.sqrt(xp.sum((updated_filters - filters) ** 2, axis=(1, 2, 3)))
@@ -184,8 +188,10 @@ def _couple(signal, weights, filters, updated_filters, anchor_codes, codes, opti
         new_codes = coupling.backtrack(codes.swapaxes(0, 1), anchor_codes.swapaxes(0, 1), units,
                                        rate=rate, xp=xp).swapaxes(0, 1)
         return new_filters, new_codes, int(xp.count_nonzero(units))
-    return _reference_coupling(signal, weights, filters, updated_filters, anchor_codes, codes,
-                               iteration, options.max_iter, xp=xp)
+    new_filters, new_codes, n_changed = _reference_coupling(
+        signal, weights, filters, updated_filters, anchor_codes, codes, iteration,
+        options.max_iter, xp=xp)
+    return project_filters(new_filters, support, xp=xp), new_codes, n_changed
 
 
 def _reference_coupling(signal, weights, filters, updated_filters, anchor_codes, codes, iteration,
@@ -197,9 +203,10 @@ def _reference_coupling(signal, weights, filters, updated_filters, anchor_codes,
     ``p = min(||X[:, pos] - X_old[:, pos]|| / (|d - d_old| + 1e-5), 1)``, where
     ``m = min(round(alpha_i * size), 255)`` and ``alpha_i = (T - i) / (3 T)``. Kept as in the
     reference: the count saturates at 255 (a ``uint8`` cast), the positions are taken on the
-    padded grid, so most fall outside the filter window where ``d_old = 0`` and nothing changes,
-    and the result is not projected back onto the constraint set. Not kept: the reference skips
-    the largest entry and decodes positions with an off-by-one stride.
+    padded grid, so most fall outside the filter window where ``d_old = 0`` and nothing changes.
+    Not kept: the reference skips the largest entry and decodes positions with an off-by-one
+    stride, and it does not project the result back onto the constraint set (:func:`_couple`
+    does: without it the filters' norms grew to 2.27 on the fruit inpainting protocol).
     """
     grid = signal.shape[-2:]
     reconstruction = spatial(synthesize(spectra(updated_filters, xp=xp), spectra(codes, xp=xp),

@@ -210,3 +210,28 @@ def test_matches_sporco_masked_dictionary_learning_objective(monkeypatch):
     value = fitted.objective(images, np.roll(codes, (s - 1, s - 1), axis=(-2, -1)), mask)
     assert value == pytest.approx(sporco_value, rel=1e-9)
     json.dumps(model.history_)  # the history is plain, serialisable data
+
+
+def test_coupled_filters_stay_feasible_for_both_rules():
+    # a large residual makes the reference rule's step push filters out of the unit ball
+    from csc.learn import LearningOptions, _couple
+    from csc.prox import filter_support_mask, project_filters
+
+    rng = np.random.default_rng(4)
+    n_images, n_filters, grid, s = 2, 3, (20, 20), 4
+    signal = 50 + rng.standard_normal((n_images, 1) + grid)
+    weights = np.ones_like(signal)
+    support = filter_support_mask(grid, s, dtype=signal.dtype, xp=np)
+    filters = project_filters(rng.standard_normal((n_filters, 1) + grid), support, xp=np)
+    updated = project_filters(filters + 0.1 * rng.standard_normal(filters.shape), support, xp=np)
+    anchor = np.abs(rng.standard_normal((n_images, n_filters) + grid))
+    codes = np.abs(rng.standard_normal((n_images, n_filters) + grid))
+    raw, _, _ = _reference_coupling(signal, weights, filters, updated, anchor, codes, iteration=1,
+                                    max_iter=20, xp=np)
+    assert np.linalg.norm(raw.reshape(n_filters, -1), axis=1).max() > 1.01  # infeasible raw
+    for rule in ("reference", "filter"):
+        options = LearningOptions(optimizer="cogd", coupling=rule)
+        coupled, _, _ = _couple(signal, weights, filters, updated, anchor, codes, options, 1,
+                                support, xp=np)
+        assert np.linalg.norm(coupled.reshape(n_filters, -1), axis=1).max() <= 1 + 1e-9
+        assert not (coupled * (1 - support)).any()
