@@ -85,7 +85,8 @@ def reconstruct_spatial(filters_hat, codes, grid_shape, *, xp):
     return spatial(synthesize(filters_hat, spectra(codes, xp=xp), xp=xp), grid_shape, xp=xp)
 
 
-def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, xp):
+def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, reconstruction=None,
+                    xp):
     """Data term ``1/2 sum W (S - D X)^2`` and ``l1`` term ``lam ||X||_1``, summed in float64.
 
     Parameters
@@ -94,12 +95,16 @@ def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, xp)
     weights : ndarray broadcastable to ``signal``
     filters_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
     codes : ndarray of shape (n_images, n_filters, Hp, Wp)
+    reconstruction : ndarray of the shape of ``signal`` or None
+        ``D X`` when the caller has it already (saves its FFTs); computed when None.
 
     Returns
     -------
     (float, float)
     """
-    residual = reconstruct_spatial(filters_hat, codes, signal.shape[-2:], xp=xp) - signal
+    if reconstruction is None:
+        reconstruction = reconstruct_spatial(filters_hat, codes, signal.shape[-2:], xp=xp)
+    residual = reconstruction - signal
     data = 0.5 * float(xp.sum(weights * residual * residual, dtype=xp.float64))
     l1 = sparsity_weight * float(xp.sum(xp.abs(codes), dtype=xp.float64))
     return data, l1

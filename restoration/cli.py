@@ -116,6 +116,15 @@ def _restoration_input(args):
     return image, mask, name
 
 
+def _restoration_output(args, demo_output):
+    """Checked output path: ``-o``, or ``demo_output`` for the demo without input."""
+    output = args.output or (demo_output if args.input is None else None)
+    if output is None:
+        raise UsageError("-o/--output is required")
+    _check_output(output, args.force, IMAGE_SUFFIXES)
+    return output
+
+
 def _report(label, info):
     print(f"{label}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, "
           f"lambda {info.sparsity_weight:g}, {info.n_iter} iterations x {info.n_tiles} tile(s), "
@@ -143,10 +152,7 @@ def _inpaint(args):
         args.missing = 0.5
     if args.input is not None and args.mask is None and args.missing is None:
         raise UsageError("give --mask MASK or --missing FRACTION")
-    output = args.output or ("inpainted_camera.png" if args.input is None else None)
-    if output is None:
-        raise UsageError("-o/--output is required")
-    _check_output(output, args.force, IMAGE_SUFFIXES)
+    output = _restoration_output(args, "inpainted_camera.png")
     image, mask, name = _restoration_input(args)
     channel_axis = -1 if image.ndim == 3 else None
     restored, info = _user_input(
@@ -170,10 +176,7 @@ def _inpaint(args):
 def _reconstruct(args):
     from .inpainting import reconstruct
 
-    output = args.output or ("reconstructed_camera.png" if args.input is None else None)
-    if output is None:
-        raise UsageError("-o/--output is required")
-    _check_output(output, args.force, IMAGE_SUFFIXES)
+    output = _restoration_output(args, "reconstructed_camera.png")
     image, _, name = _restoration_input(args)
     channel_axis = -1 if image.ndim == 3 else None
     restored, info = _user_input(

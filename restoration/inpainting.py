@@ -64,10 +64,7 @@ class RestorationInfo:
 
 def detail_layer(image, sigma=DETAIL_SIGMA):
     """``image - gaussian(image, sigma)`` (reflect boundary) over the last two axes."""
-    from scipy import ndimage
-
-    sigmas = (0,) * (np.ndim(image) - 2) + (sigma, sigma)
-    return image - ndimage.gaussian_filter(image, sigmas, mode="reflect")
+    return image - _smooth(image, sigma)
 
 
 def load_dictionary(dictionary=None):
@@ -219,7 +216,10 @@ def _restore(image, mask, dictionary, sparsity_weight, max_iter, smoothing, lear
 # -- steps ------------------------------------------------------------------------------------
 def _smooth(image, sigma):
     """Gaussian smoothing over the last two axes (reflect boundary)."""
-    return image - detail_layer(image, sigma)
+    from scipy import ndimage
+
+    sigmas = (0,) * (np.ndim(image) - 2) + (sigma, sigma)
+    return ndimage.gaussian_filter(image, sigmas, mode="reflect")
 
 
 def _biharmonic_fill(channel, observed):
@@ -282,12 +282,14 @@ def _code_detail(detail, observed, filters, sparsity_weight, max_iter, progress,
                                        sparsity_weight=sparsity_weight, max_iter=max_iter,
                                        callback=lambda _: bar.update(), xp=xp)
             codes = result.coefficients
+            synthesis = reconstruct_spatial(filters_hat, codes, grid, xp=xp)
             data, l1 = objective_terms(signal, weights, filters_hat, codes,
-                                       sparsity_weight=sparsity_weight, xp=xp)
+                                       sparsity_weight=sparsity_weight,
+                                       reconstruction=synthesis, xp=xp)
             objective += data + l1
             nonzero += float(xp.count_nonzero(codes))
             total += codes.size
-            synthesis = reconstruct_spatial(filters_hat, codes, grid, xp=xp)[:, 0, rows, cols]
+            synthesis = synthesis[:, 0, rows, cols]
             coded[:, top:bottom, left:right] = to_numpy(
                 synthesis[:, top - top_x:bottom - top_x, left - left_x:right - left_x])
     return coded, objective, nonzero / total, len(tiles)
