@@ -1,16 +1,21 @@
-"""Fused elementwise kernels (Numba on NumPy arrays, array expressions elsewhere).
+"""Fused kernels of the solvers (Numba on NumPy arrays, array expressions elsewhere).
 
-ADMM's split, prox and dual updates are elementwise; as array expressions they take several
-memory passes and allocate temporaries. On NumPy one Numba loop does them in a single pass into
-buffers owned by the solver; on CuPy the same maths runs as array expressions. (A serial loop
-measured faster than ``parallel=True`` here: the update is memory-bound.)
+ADMM's split, prox and dual updates are elementwise; the dictionary step's frequency-domain
+solve and Gram matrix are sums over filters or images at every frequency; the synthesis of
+sparse codes touches only their non-zeros. As array expressions these take several memory passes
+and allocate temporaries (or, for the synthesis, an FFT of code size). On NumPy one Numba loop
+does each in one or two passes; on CuPy the same maths runs as array expressions. (Serial loops:
+``parallel=True`` measured no faster here, the kernels are memory-bound.)
 """
 
 import numpy as np
 
+from .fourier import filter_adjoint, synthesize
+from .linalg import gram as _gram_expression
+from .linalg import woodbury_solve
 from .prox import soft_threshold
 
-__all__ = ["shrink_dual_update", "fista_update"]
+__all__ = ["shrink_dual_update", "sparse_synthesis", "fista_update", "gram", "dictionary_solve"]
 
 try:  # numba is a dependency; keep the module importable where its JIT is unavailable
     import numba
@@ -20,16 +25,44 @@ except ImportError:  # pragma: no cover
 if numba is not None:
 
     @numba.njit(fastmath=True, cache=True)
-    def _shrink_dual_update_numba(X, Y, U, difference, relaxation, threshold, non_negative):
-        for i in range(X.size):
-            v = relaxation * X[i] + (1 - relaxation) * Y[i] + U[i]
-            if non_negative:
-                y = max(v - threshold, 0.0)
-            else:
-                y = max(v - threshold, 0.0) - max(-v - threshold, 0.0)
-            Y[i] = y
-            U[i] = v - y
-            difference[i] = y - (v - y)
+    def _shrink_dual_update_numba(correlation, Y, U, relaxation, threshold, non_negative,
+                                  row_nnz):
+        for r in range(Y.shape[0]):
+            count = 0
+            for i in range(Y.shape[1]):
+                v = Y[r, i] + (1 - relaxation) * U[r, i] + relaxation * correlation[r, i]
+                if non_negative:
+                    y = max(v - threshold, 0.0)
+                else:
+                    y = max(v - threshold, 0.0) - max(-v - threshold, 0.0)
+                Y[r, i] = y
+                U[r, i] = v - y
+                count += y != 0
+            row_nnz[r] = count
+
+    @numba.njit(fastmath=True, cache=True)
+    def _sparse_synthesis_numba(codes, row_nnz, filters, out):
+        n_filters, n_channels, size_y, size_x = filters.shape
+        height, width = out.shape[2], out.shape[3]
+        out[:] = 0
+        for row in range(row_nnz.size):
+            if row_nnz[row] == 0:
+                continue
+            y = row % height
+            k = (row // height) % n_filters
+            n = row // (height * n_filters)
+            for x in range(width):
+                value = codes[row, x]
+                if value == 0:
+                    continue
+                split = min(size_x, width - x)  # columns x + j, j < split, do not wrap
+                for c in range(n_channels):
+                    for i in range(size_y):
+                        r = y + i - height if y + i >= height else y + i
+                        for j in range(split):
+                            out[n, c, r, x + j] += filters[k, c, i, j] * value
+                        for j in range(split, size_x):
+                            out[n, c, r, x + j - width] += filters[k, c, i, j] * value
 
     @numba.njit(fastmath=True, cache=True)
     def _fista_update_numba(codes, momentum, gradient, step, threshold, inertia, non_negative):
@@ -42,31 +75,119 @@ if numba is not None:
             momentum[i] = y + inertia * (y - codes[i])
             codes[i] = y
 
+    @numba.njit(fastmath=True, cache=True)
+    def _gram_numba(operator_hat, out):
+        m, n_columns, n_freq = operator_hat.shape
+        out[:] = 0
+        for k in range(n_columns):
+            for i in range(m):
+                for j in range(i, m):
+                    for f in range(n_freq):
+                        out[i, j, f] += operator_hat[i, k, f] * operator_hat[j, k, f].conjugate()
+        for i in range(m):
+            for j in range(i):
+                for f in range(n_freq):
+                    out[i, j, f] = out[j, i, f].conjugate()
 
-def shrink_dual_update(X, Y, U, difference, *, relaxation, threshold, non_negative=False, xp):
+    @numba.njit(fastmath=True, cache=True)
+    def _dictionary_solve_numba(codes_hat, data_hat, filter_hat, codes_gram, inverse, rho_data,
+                                rho_filter, data_out):
+        # X rhs = rho_filter X F + rho_data (X X^H) B, so two passes over the codes suffice
+        n_images, n_filters, n_freq = codes_hat.shape
+        n_channels = data_hat.shape[1]
+        projected = np.empty((n_images, n_freq), dtype=codes_hat.dtype)
+        weight = np.empty((n_images, n_freq), dtype=codes_hat.dtype)
+        for c in range(n_channels):
+            projected[:] = 0
+            for n in range(n_images):
+                for k in range(n_filters):
+                    for f in range(n_freq):
+                        projected[n, f] += codes_hat[n, k, f] * filter_hat[k, c, f]
+                for f in range(n_freq):
+                    projected[n, f] *= rho_filter
+                for j in range(n_images):
+                    for f in range(n_freq):
+                        projected[n, f] += rho_data * codes_gram[n, j, f] * data_hat[j, c, f]
+            for i in range(n_images):  # solved = C^-1 projected; weight = rho_data B - solved
+                for f in range(n_freq):
+                    weight[i, f] = 0
+                for j in range(n_images):
+                    for f in range(n_freq):
+                        weight[i, f] += inverse[i, j, f] * projected[j, f]
+                for f in range(n_freq):
+                    data_out[i, c, f] = weight[i, f] / rho_data
+                    weight[i, f] = rho_data * data_hat[i, c, f] - weight[i, f]
+            for k in range(n_filters):  # d = F + X^H weight / rho_filter
+                for f in range(n_freq):
+                    filter_hat[k, c, f] *= rho_filter
+                for n in range(n_images):
+                    for f in range(n_freq):
+                        filter_hat[k, c, f] += codes_hat[n, k, f].conjugate() * weight[n, f]
+                for f in range(n_freq):
+                    filter_hat[k, c, f] /= rho_filter
+
+
+def shrink_dual_update(correlation, Y, U, *, relaxation, threshold, non_negative=False, xp):
     """Relaxed soft-threshold split and scaled dual update of ADMM, fused and in place.
 
-    With ``v = relaxation X + (1 - relaxation) Y + U``: ``Y <- soft(v, threshold)``,
-    ``U <- v - Y`` and ``difference <- Y - U`` (the next right-hand side term).
+    With the primal iterate written as ``X = Y - U + correlation`` (the Woodbury form of the
+    coding step), ``v = relaxation X + (1 - relaxation) Y + U
+    = Y + (1 - relaxation) U + relaxation correlation``; then ``Y <- soft(v, threshold)`` and
+    ``U <- v - Y``.
 
     Parameters
     ----------
-    X : ndarray
-        Primal variable (read only).
-    Y, U, difference : ndarrays of the shape and dtype of ``X``, C-contiguous
+    correlation : ndarray of shape (..., Wp)
+        ``D^H w`` (read only).
+    Y, U : ndarrays of the shape and dtype of ``correlation``, C-contiguous
         Overwritten.
     relaxation, threshold : float
     non_negative : bool
+
+    Returns
+    -------
+    ndarray of int of shape ``Y.shape[:-1]``
+        Number of non-zero entries of the new ``Y`` in each row (last axis).
     """
-    if xp is np and numba is not None and X.flags.c_contiguous:
-        dtype = X.dtype.type
-        _shrink_dual_update_numba(X.ravel(), Y.ravel(), U.ravel(), difference.ravel(),
-                                  dtype(relaxation), dtype(threshold), bool(non_negative))
-        return
-    v = relaxation * X + (1 - relaxation) * Y + U
+    if xp is np and numba is not None and correlation.flags.c_contiguous:
+        dtype = Y.dtype.type
+        width = Y.shape[-1]
+        row_nnz = np.empty(Y.shape[:-1], dtype=np.int32)
+        _shrink_dual_update_numba(correlation.reshape(-1, width), Y.reshape(-1, width),
+                                  U.reshape(-1, width), dtype(relaxation), dtype(threshold),
+                                  bool(non_negative), row_nnz.ravel())
+        return row_nnz
+    v = Y + (1 - relaxation) * U + relaxation * correlation
     Y[...] = soft_threshold(v, threshold, non_negative=non_negative, xp=xp)
     U[...] = v - Y
-    difference[...] = Y - U
+    return xp.count_nonzero(Y, axis=-1)
+
+
+def sparse_synthesis(codes, row_nnz, filters, *, xp):
+    """``sum_k d_k (*) x_k`` (circular, on the padded grid) by scattering the non-zero codes.
+
+    Costs ``nnz * s^2 * n_channels`` multiply-adds plus a scan of the rows that hold non-zeros:
+    cheaper than the FFTs of the codes when the codes are sparse. NumPy only (Numba); other
+    backends use the FFT.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_images, n_filters, Hp, Wp), C-contiguous
+    row_nnz : ndarray of int of shape (n_images, n_filters, Hp)
+        Number of non-zeros per row of ``codes``; rows counted zero are skipped.
+    filters : ndarray of shape (n_filters, n_channels, s, s)
+        The filters' support window (top-left of the padded grid), ``s`` at most the grid.
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_channels, Hp, Wp)
+    """
+    if xp is not np or numba is None:
+        raise NotImplementedError("sparse_synthesis needs NumPy arrays and Numba")
+    out = np.empty((codes.shape[0], filters.shape[1]) + codes.shape[2:], dtype=codes.dtype)
+    _sparse_synthesis_numba(codes.reshape(-1, codes.shape[-1]), np.ravel(row_nnz),
+                            np.ascontiguousarray(filters, dtype=codes.dtype), out)
+    return out
 
 
 def fista_update(codes, momentum, gradient, *, step, threshold, inertia, non_negative=False, xp):
@@ -92,3 +213,77 @@ def fista_update(codes, momentum, gradient, *, step, threshold, inertia, non_neg
     new = soft_threshold(momentum - step * gradient, threshold, non_negative=non_negative, xp=xp)
     momentum[...] = new + inertia * (new - codes)
     codes[...] = new
+
+
+def gram(operator_hat, *, xp):
+    """``A_f A_f^H`` for every frequency (:func:`csc.linalg.gram`), in one pass on NumPy.
+
+    Parameters
+    ----------
+    operator_hat : ndarray of shape (m, K, Hp, Wq)
+
+    Returns
+    -------
+    ndarray of shape (m, m, Hp, Wq)
+    """
+    m = operator_hat.shape[0]
+    if xp is not np or numba is None or m == 1 or not operator_hat.flags.c_contiguous:
+        return _gram_expression(operator_hat, xp=xp)
+    freq = operator_hat.shape[2:]
+    out = np.empty((m, m) + freq, dtype=operator_hat.dtype)
+    _gram_numba(operator_hat.reshape(m, operator_hat.shape[1], -1), out.reshape(m, m, -1))
+    return out
+
+
+def dictionary_solve(codes_hat, data_hat, filter_hat, inverse, *, codes_gram, rho_data,
+                     rho_filter, xp):
+    """The ADMM filter step in the frequency domain; return ``(d_hat, X d_hat)``.
+
+    Solves ``(rho_data X^H X + rho_filter I) d = rho_data X^H data + rho_filter filter_term`` at
+    every frequency by Woodbury with an ``n_images x n_images`` capacitance. On NumPy a fused
+    kernel writes ``d_hat`` over ``filter_hat`` in two passes over the codes per channel
+    (``X rhs`` is formed from ``X filter_term`` and the Gram matrix).
+
+    Parameters
+    ----------
+    codes_hat : ndarray of shape (n_images, n_filters, Hp, Wq)
+    data_hat : ndarray of shape (n_images, n_channels, Hp, Wq)
+        Spectrum of the data term.
+    filter_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
+        Spectrum of the filter term; overwritten (with ``d_hat``) on the fused path.
+    inverse : ndarray of shape (n_images, n_images, Hp, Wq)
+        :func:`csc.linalg.capacitance_inverse` of ``codes_gram`` with shift
+        ``rho_filter / rho_data``.
+    codes_gram : ndarray of shape (n_images, n_images, Hp, Wq)
+        :func:`gram` of ``codes_hat``.
+    rho_data, rho_filter : float
+
+    Returns
+    -------
+    d_hat : ndarray of the shape of ``filter_hat``
+    Xd_hat : ndarray of the shape of ``data_hat``
+    """
+    if xp is np and numba is not None and filter_hat.flags.c_contiguous:
+        n_images, n_filters = codes_hat.shape[:2]
+        n_channels = filter_hat.shape[1]
+        freq = codes_hat.shape[2:]
+        n_freq = freq[0] * freq[1]
+        dtype = filter_hat.dtype
+        real = filter_hat.real.dtype.type
+        data_out = np.empty((n_images, n_channels) + freq, dtype=dtype)
+        square = (n_images, n_images, n_freq)
+        _dictionary_solve_numba(
+            np.ascontiguousarray(codes_hat, dtype=dtype).reshape(n_images, n_filters, n_freq),
+            np.ascontiguousarray(data_hat, dtype=dtype).reshape(n_images, n_channels, n_freq),
+            filter_hat.reshape(n_filters, n_channels, n_freq),
+            np.ascontiguousarray(codes_gram, dtype=dtype).reshape(square),
+            np.ascontiguousarray(inverse, dtype=dtype).reshape(square),
+            real(rho_data), real(rho_filter), data_out.reshape(n_images, n_channels, n_freq),
+        )
+        return filter_hat, data_out
+    rhs = rho_data * filter_adjoint(codes_hat, data_hat, xp=xp) + rho_filter * filter_hat
+    return woodbury_solve(
+        rhs, inverse, lambda v: synthesize(v, codes_hat, xp=xp),
+        lambda w: filter_adjoint(codes_hat, w, xp=xp), rho_a=rho_data, rho_b=rho_filter,
+        axis=0, xp=xp,
+    )

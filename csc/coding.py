@@ -10,9 +10,12 @@ with ``W`` the data weights (mask, zero on the padding).
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from . import _kernels
 from ._kernels import fista_update, shrink_dual_update
-from .fourier import analyze, spatial, spectra, synthesize
-from .linalg import capacitance_inverse, gram, woodbury_solve
+from .fourier import analyze, crop_filters, spatial, spectra, synthesize
+from .linalg import apply_capacitance, capacitance_inverse, gram
 from .prox import masked_data_prox
 
 __all__ = [
@@ -71,6 +74,8 @@ class SparseCode:
         ADMM variables for a warm start (None for FISTA).
     history : dict
         Per-iteration ``primal_residual``/``dual_residual`` (ADMM).
+    reconstruction : ndarray of shape (n_images, n_channels, Hp, Wp) or None
+        ``D @ coefficients`` on the padded grid when the solver has it at no extra FFT (ADMM).
     """
 
     coefficients: object
@@ -78,6 +83,7 @@ class SparseCode:
     converged: bool
     state: object = None
     history: dict = field(default_factory=dict)
+    reconstruction: object = None
 
 
 def reconstruct_spatial(filters_hat, codes, grid_shape, *, xp):
@@ -112,13 +118,18 @@ def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, rec
 
 def admm_sparse_code(
     signal, weights, filters_hat, *, sparsity_weight, rho_data, rho_sparse, max_iter=10,
-    tol=None, relaxation=1.8, non_negative=False, state=None, xp,
+    tol=None, relaxation=1.8, non_negative=False, state=None, filter_size=None, xp,
 ):
     """Masked convolutional sparse coding by ADMM with a per-frequency Woodbury solve.
 
     Kernel: the caller validates inputs. Splits ``Y1 = D X`` (masked data prox) and ``Y2 = X``
     (soft threshold); the ``X`` update solves ``(rho_data D^H D + rho_sparse I) X = rhs`` at every
     frequency with a capacitance over channels (Sherman-Morrison for one channel) factored once.
+
+    One FFT of code size per iteration: by Woodbury ``X = Y2 - U2 + D^H w`` with ``w`` of signal
+    size, so only ``D^H w`` is transformed back; ``D Y2`` is synthesised from the sparse ``Y2``
+    (:func:`csc._kernels.sparse_synthesis`, when ``filter_size`` is given on NumPy) and ``D U2``
+    follows from the update ``U2 = v - Y2``, recomputed by FFT at every call.
 
     Parameters
     ----------
@@ -141,11 +152,14 @@ def admm_sparse_code(
         Constrain the codes to be non-negative.
     state : CodingState or None
         Warm start; zeros when None.
+    filter_size : int or None
+        Side ``s`` of the filters' support (top-left ``s x s`` window of the grid). Enables the
+        sparse synthesis of ``D Y2``; None synthesises it by FFT (same result, slower).
 
     Returns
     -------
     SparseCode
-        ``coefficients`` are the exactly sparse split ``Y2``.
+        ``coefficients`` are the exactly sparse split ``Y2``; ``reconstruction`` is ``D Y2``.
 
     References
     ----------
@@ -162,30 +176,35 @@ def admm_sparse_code(
     Y1, U1 = state.split, state.split_dual
     Y2, U2 = xp.array(state.codes, copy=True), xp.array(state.codes_dual, copy=True)
     masked_signal = weights * signal
-    inverse = capacitance_inverse(gram(xp.swapaxes(filters_hat, 0, 1), xp=xp),
-                                  rho_sparse / rho_data, xp=xp)
+    filter_gram = gram(xp.swapaxes(filters_hat, 0, 1), xp=xp)  # D D^H, (n_channels,) * 2 + freq
+    inverse = capacitance_inverse(filter_gram, rho_sparse / rho_data, xp=xp)
     threshold = sparsity_weight / rho_sparse
+    synthesize_codes = _code_synthesizer(filters_hat, filter_size, grid, xp=xp)
     history = {"primal_residual": [], "dual_residual": []}
     converged = False
-    data_rhs, code_rhs = Y1 - U1, Y2 - U2
+    DY2_hat = synthesize_codes(Y2, xp.count_nonzero(Y2, axis=-1))
+    DU2_hat = synthesize(filters_hat, spectra(U2, xp=xp), xp=xp)
     for n_iter in range(1, max_iter + 1):
-        rhs = rho_data * analyze(filters_hat, spectra(data_rhs, xp=xp), xp=xp)
-        rhs += rho_sparse * spectra(code_rhs, xp=xp)
-        X_hat, DX_hat = woodbury_solve(
-            rhs, inverse, lambda v: synthesize(filters_hat, v, xp=xp),
-            lambda w: analyze(filters_hat, w, xp=xp), rho_a=rho_data, rho_b=rho_sparse, axis=1,
-            xp=xp,
-        )
-        X, DX = spatial(X_hat, grid, xp=xp), spatial(DX_hat, grid, xp=xp)
+        # Woodbury: q = C^-1 D rhs, X = Y2 - U2 + D^H w with w = (rho_data B - q) / rho_sparse
+        B_hat = spectra(Y1 - U1, xp=xp)
+        D_rhs = rho_data * apply_capacitance(filter_gram, B_hat, axis=1, xp=xp)
+        q = apply_capacitance(inverse, D_rhs + rho_sparse * (DY2_hat - DU2_hat), axis=1, xp=xp)
+        w_hat = (rho_data * B_hat - q) / rho_sparse
+        correlation = spatial(analyze(filters_hat, w_hat, xp=xp), grid, xp=xp)
+        DX = spatial(q / rho_data, grid, xp=xp)
         DX_relaxed = relaxation * DX + (1 - relaxation) * Y1
         Y1_old = Y1
         Y1 = masked_data_prox(DX_relaxed + U1, masked_signal, weights, rho_data, xp=xp)
         U1 = U1 + DX_relaxed - Y1
-        data_rhs = Y1 - U1
         if tol is not None:
-            Y2_old = Y2.copy()
-        shrink_dual_update(X, Y2, U2, code_rhs, relaxation=relaxation, threshold=threshold,
-                           non_negative=non_negative, xp=xp)
+            X, Y2_old = Y2 - U2 + correlation, Y2.copy()
+        # D v for v = Y2 + (1 - a) U2 + a D^H w, then D U2_new = D v - D Y2_new
+        Dv_hat = DY2_hat + (1 - relaxation) * DU2_hat
+        Dv_hat += relaxation * apply_capacitance(filter_gram, w_hat, axis=1, xp=xp)
+        row_nnz = shrink_dual_update(correlation, Y2, U2, relaxation=relaxation,
+                                     threshold=threshold, non_negative=non_negative, xp=xp)
+        DY2_hat = synthesize_codes(Y2, row_nnz)
+        DU2_hat = Dv_hat - DY2_hat
         if tol is not None:
             primal, dual = _relative_residuals(
                 filters_hat, (DX - Y1, X - Y2), (DX, X), (Y1, Y2),
@@ -197,7 +216,35 @@ def admm_sparse_code(
             if primal < tol and dual < tol:
                 converged = True
                 break
-    return SparseCode(Y2, n_iter, converged, CodingState(Y1, U1, Y2, U2), history)
+    return SparseCode(Y2, n_iter, converged, CodingState(Y1, U1, Y2, U2), history,
+                      spatial(DY2_hat, grid, xp=xp))
+
+
+# Sparse synthesis is used while nnz * s^2 * n_channels multiply-adds stay below this many per
+# code entry (about the cost of the code-size FFT it replaces; measured on the fruit problem).
+SPARSE_SYNTHESIS_BUDGET = 2.0
+
+
+def _code_synthesizer(filters_hat, filter_size, grid, *, xp):
+    """Return ``(codes, row_nnz) -> spectrum of D codes``, sparse spatial or by FFT.
+
+    ``row_nnz`` counts the non-zero codes of every row (last axis).
+    """
+
+    def by_fft(codes, row_nnz):
+        return synthesize(filters_hat, spectra(codes, xp=xp), xp=xp)
+
+    if filter_size is None or xp is not np or _kernels.numba is None:
+        return by_fft
+    filters = crop_filters(spatial(filters_hat, grid, xp=xp), filter_size)
+    cost_per_entry = filter_size * filter_size * filters.shape[1]
+
+    def synthesize_codes(codes, row_nnz):
+        if int(row_nnz.sum()) * cost_per_entry > SPARSE_SYNTHESIS_BUDGET * codes.size:
+            return by_fft(codes, row_nnz)
+        return spectra(_kernels.sparse_synthesis(codes, row_nnz, filters, xp=xp), xp=xp)
+
+    return synthesize_codes
 
 
 def _relative_residuals(filters_hat, primal, split_a, split_b, dual, dual_scale, *, xp):

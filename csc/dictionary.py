@@ -16,8 +16,9 @@ Two solvers, both factoring their per-frequency systems once per call:
 
 from dataclasses import dataclass
 
-from .fourier import filter_adjoint, spatial, spectra, synthesize
-from .linalg import capacitance_inverse, gram, woodbury_solve
+from ._kernels import dictionary_solve, gram
+from .fourier import spatial, spectra
+from .linalg import capacitance_inverse
 from .prox import masked_data_prox, project_filters
 
 __all__ = ["DictionaryState", "admm_dictionary_update", "SOLVERS"]
@@ -85,18 +86,15 @@ def _woodbury(signal, weights, codes, state, support, rho_data, rho_filter, max_
               relaxation, xp):
     grid = signal.shape[-2:]
     codes_hat = spectra(codes, xp=xp)
-    inverse = capacitance_inverse(gram(codes_hat, xp=xp), rho_filter / rho_data, xp=xp)
+    codes_gram = gram(codes_hat, xp=xp)
+    inverse = capacitance_inverse(codes_gram, rho_filter / rho_data, xp=xp)
     masked_signal = weights * signal
     Y1, U1, G = state.split, state.split_dual, state.filters
     U2 = state.filters_dual if state.filters_dual is not None else xp.zeros_like(G)
     for _ in range(max_iter):
-        rhs = rho_data * filter_adjoint(codes_hat, spectra(Y1 - U1, xp=xp), xp=xp)
-        rhs += rho_filter * spectra(G - U2, xp=xp)
-        d_hat, Xd_hat = woodbury_solve(
-            rhs, inverse, lambda v: synthesize(v, codes_hat, xp=xp),
-            lambda w: filter_adjoint(codes_hat, w, xp=xp), rho_a=rho_data, rho_b=rho_filter,
-            axis=0, xp=xp,
-        )
+        d_hat, Xd_hat = dictionary_solve(codes_hat, spectra(Y1 - U1, xp=xp),
+                                         spectra(G - U2, xp=xp), inverse, codes_gram=codes_gram,
+                                         rho_data=rho_data, rho_filter=rho_filter, xp=xp)
         d, Xd = spatial(d_hat, grid, xp=xp), spatial(Xd_hat, grid, xp=xp)
         Xd_relaxed = relaxation * Xd + (1 - relaxation) * Y1
         d_relaxed = relaxation * d + (1 - relaxation) * G

@@ -129,14 +129,16 @@ def learn_dictionary(signal, weights, initial_filters, options, *, state=None, c
             state.coding.codes = coupled_codes
         state.anchor_codes = codes
         filters_hat = spectra(state.dictionary.filters, xp=xp)
-        state.coding = admm_sparse_code(
+        coded = admm_sparse_code(
             signal, weights, filters_hat, sparsity_weight=lam,
             rho_data=options.coding_penalty[0], rho_sparse=options.coding_penalty[1],
             max_iter=options.coding_iter, relaxation=options.relaxation,
-            non_negative=options.non_negative, state=state.coding, xp=xp,
-        ).state
+            non_negative=options.non_negative, state=state.coding, filter_size=filter_size,
+            xp=xp,
+        )
+        state.coding = coded.state
         terms = objective_terms(signal, weights, filters_hat, state.coding.codes,
-                                sparsity_weight=lam, xp=xp)
+                                sparsity_weight=lam, reconstruction=coded.reconstruction, xp=xp)
         accepted = sum(terms) <= state.best_objective
         if not accepted:  # fall back on the dictionary step alone, then on the previous iterate
             fallback = objective_terms(signal, weights, spectra(updated_filters, xp=xp), codes,
@@ -436,7 +438,7 @@ class ConvolutionalDictionary:
             signal, weights, filters_hat, sparsity_weight=options.sparsity_weight,
             rho_data=options.coding_penalty[0], rho_sparse=options.coding_penalty[1],
             max_iter=self.encode_iter, relaxation=self.relaxation,
-            non_negative=self.non_negative, xp=xp,
+            non_negative=self.non_negative, filter_size=self.filter_size, xp=xp,
         )
         return result.coefficients
 

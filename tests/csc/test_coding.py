@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from csc.coding import admm_sparse_code, fista_sparse_code, objective_terms
+from csc.coding import admm_sparse_code, fista_sparse_code, objective_terms, reconstruct_spatial
 
 from .helpers import coding_problem, data_gradient
 
@@ -104,3 +104,59 @@ def test_admm_matches_sporco_mask_decoupling_on_the_same_problem(monkeypatch):
                                      xp=np))
     assert ours_value == pytest.approx(sporco_value, rel=1e-4)
     assert ours_value <= sporco_value * (1 + 1e-6)
+
+
+def plain_relaxed_admm(signal, weights, filters_hat, *, rho_data, rho_sparse, relaxation,
+                       n_iter):
+    """Textbook relaxed ADMM for the splits Y1 = D X, Y2 = X with a dense solve per frequency."""
+    grid = signal.shape[-2:]
+    D = filters_hat[:, 0]  # (n_filters, Hp, Wq), one channel
+    Y1 = np.zeros_like(signal)
+    U1 = np.zeros_like(signal)
+    Y2 = np.zeros((signal.shape[0], D.shape[0]) + grid)
+    U2 = np.zeros_like(Y2)
+    for _ in range(n_iter):
+        B, Z = np.fft.rfft2(Y1 - U1), np.fft.rfft2(Y2 - U2)
+        X_hat = np.empty_like(Z)
+        for y in range(D.shape[1]):
+            for x in range(D.shape[2]):
+                d = D[:, y, x][None]  # (1, n_filters)
+                lhs = rho_data * d.conj().T @ d + rho_sparse * np.eye(d.shape[1])
+                rhs = rho_data * d.conj().T @ B[:, :, y, x].T + rho_sparse * Z[:, :, y, x].T
+                X_hat[:, :, y, x] = np.linalg.solve(lhs, rhs).T
+        X = np.fft.irfft2(X_hat, s=grid)
+        DX = np.fft.irfft2(np.einsum("kyx,nkyx->nyx", D, X_hat)[:, None], s=grid)
+        DX_relaxed = relaxation * DX + (1 - relaxation) * Y1
+        X_relaxed = relaxation * X + (1 - relaxation) * Y2
+        Y1 = (weights * signal + rho_data * (DX_relaxed + U1)) / (weights + rho_data)
+        Y2 = np.sign(X_relaxed + U2) * np.maximum(np.abs(X_relaxed + U2) - LAM / rho_sparse, 0)
+        U1 = U1 + DX_relaxed - Y1
+        U2 = U2 + X_relaxed - Y2
+    return Y2
+
+
+@pytest.mark.parametrize("filter_size", [None, 5])
+def test_admm_iterates_equal_textbook_relaxed_admm(filter_size):
+    # the solver forms X = Y2 - U2 + D^H w and tracks D Y2, D U2 instead of transforming X;
+    # the iterates must be those of the plain algorithm
+    signal, weights, filters_hat = coding_problem(7, size=8)
+    expected = plain_relaxed_admm(signal, weights, filters_hat, rho_data=1.3, rho_sparse=0.7,
+                                  relaxation=1.6, n_iter=6)
+    result = admm_sparse_code(signal, weights, filters_hat, sparsity_weight=LAM, rho_data=1.3,
+                              rho_sparse=0.7, relaxation=1.6, max_iter=6,
+                              filter_size=filter_size, xp=np)
+    assert np.count_nonzero(expected) > 0
+    np.testing.assert_allclose(result.coefficients, expected, atol=1e-10)
+
+
+def test_sparse_synthesis_path_gives_the_fft_path_iterates_and_the_reconstruction():
+    signal, weights, filters_hat = coding_problem(8)
+    options = dict(sparsity_weight=LAM, rho_data=1.0, rho_sparse=2.0, max_iter=25, xp=np)
+    by_fft = admm_sparse_code(signal, weights, filters_hat, **options)
+    sparse = admm_sparse_code(signal, weights, filters_hat, filter_size=5, **options)
+    np.testing.assert_allclose(sparse.coefficients, by_fft.coefficients, atol=1e-10)
+    for result in (by_fft, sparse):
+        np.testing.assert_allclose(
+            result.reconstruction,
+            reconstruct_spatial(filters_hat, result.coefficients, signal.shape[-2:], xp=np),
+            atol=1e-10)

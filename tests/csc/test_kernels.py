@@ -2,23 +2,32 @@ import numpy as np
 import pytest
 
 import csc._kernels as kernels
+from csc.fourier import pad_filters, spatial, spectra, synthesize
+from csc.linalg import capacitance_inverse, gram
 from csc.prox import soft_threshold
+
+BOTH_PATHS = [kernels.numba, None]
+
+
+def complex_normal(rng, shape, dtype=np.complex128):
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
 
 
 @pytest.mark.parametrize("non_negative", [False, True])
-def test_fused_update_matches_its_definition_on_both_paths(monkeypatch, non_negative):
+def test_shrink_dual_update_matches_its_definition_on_both_paths(monkeypatch, non_negative):
     rng = np.random.default_rng(0)
-    X, Y, U = (rng.standard_normal((3, 4, 5, 6)).astype(np.float32) for _ in range(3))
+    correlation, Y, U = (rng.standard_normal((3, 4, 5, 6)).astype(np.float32) for _ in range(3))
+    X = Y - U + correlation  # the primal iterate the kernel stands for
     v = 1.8 * X + (1 - 1.8) * Y + U
     expected_Y = soft_threshold(v, 0.3, non_negative=non_negative, xp=np)
-    expected = (expected_Y, v - expected_Y, expected_Y - (v - expected_Y))
-    for numba in (kernels.numba, None):
+    for numba in BOTH_PATHS:
         monkeypatch.setattr(kernels, "numba", numba)
-        buffers = [Y.copy(), U.copy(), np.empty_like(Y)]
-        kernels.shrink_dual_update(X, *buffers, relaxation=1.8, threshold=0.3,
-                                   non_negative=non_negative, xp=np)
-        for result, truth in zip(buffers, expected, strict=True):
-            np.testing.assert_allclose(result, truth, atol=2e-6)
+        new_Y, new_U = Y.copy(), U.copy()
+        row_nnz = kernels.shrink_dual_update(correlation, new_Y, new_U, relaxation=1.8,
+                                             threshold=0.3, non_negative=non_negative, xp=np)
+        np.testing.assert_allclose(new_Y, expected_Y, atol=2e-6)
+        np.testing.assert_allclose(new_U, v - expected_Y, atol=2e-6)
+        np.testing.assert_array_equal(row_nnz, np.count_nonzero(new_Y, axis=-1))
 
 
 @pytest.mark.parametrize("non_negative", [False, True])
@@ -28,10 +37,71 @@ def test_fista_update_matches_its_definition_on_both_paths(monkeypatch, non_nega
                                  for _ in range(3))
     new = soft_threshold(momentum - 0.4 * gradient, 0.2, non_negative=non_negative, xp=np)
     expected = (new, new + 0.7 * (new - codes))
-    for numba in (kernels.numba, None):
+    for numba in BOTH_PATHS:
         monkeypatch.setattr(kernels, "numba", numba)
         buffers = [codes.copy(), momentum.copy()]
         kernels.fista_update(*buffers, gradient, step=0.4, threshold=0.2, inertia=0.7,
                              non_negative=non_negative, xp=np)
         for result, truth in zip(buffers, expected, strict=True):
             np.testing.assert_allclose(result, truth, atol=2e-6)
+
+
+def brute_force_synthesis(codes, filters):
+    """Circular ``sum_k d_k (*) x_k`` by explicit shifts, one filter tap at a time."""
+    n_filters, n_channels, size, _ = filters.shape
+    out = np.zeros((codes.shape[0], n_channels) + codes.shape[2:])
+    for k in range(n_filters):
+        for c in range(n_channels):
+            for i in range(size):
+                for j in range(size):
+                    out[:, c] += filters[k, c, i, j] * np.roll(codes[:, k], (i, j), axis=(-2, -1))
+    return out
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_sparse_synthesis_is_the_circular_convolution(n_channels):
+    rng = np.random.default_rng(2)
+    codes = rng.standard_normal((2, 4, 9, 11)) * (rng.random((2, 4, 9, 11)) < 0.1)
+    codes[1, 3, -1, -1] = 2.0  # wraps around both axes
+    filters = rng.standard_normal((4, n_channels, 4, 4))
+    result = kernels.sparse_synthesis(codes, np.count_nonzero(codes, axis=-1), filters, xp=np)
+    np.testing.assert_allclose(result, brute_force_synthesis(codes, filters), atol=1e-12)
+    # and it equals the FFT synthesis of the package
+    by_fft = spatial(synthesize(spectra(pad_filters(filters, codes.shape[-2:], xp=np), xp=np),
+                                spectra(codes, xp=np), xp=np), codes.shape[-2:], xp=np)
+    np.testing.assert_allclose(result, by_fft, atol=1e-12)
+
+
+def test_gram_kernel_matches_the_expression(monkeypatch):
+    operator_hat = complex_normal(np.random.default_rng(3), (5, 7, 4, 3), np.complex64)
+    expected = np.einsum("ikyx,jkyx->ijyx", operator_hat, operator_hat.conj())
+    for numba in BOTH_PATHS:
+        monkeypatch.setattr(kernels, "numba", numba)
+        np.testing.assert_allclose(kernels.gram(operator_hat, xp=np), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("n_channels", [1, 2])
+def test_dictionary_solve_solves_the_normal_equations_on_both_paths(monkeypatch, n_channels):
+    rng = np.random.default_rng(4)
+    n_images, n_filters, freq = 3, 5, (4, 3)
+    codes_hat = complex_normal(rng, (n_images, n_filters) + freq)
+    data_hat = complex_normal(rng, (n_images, n_channels) + freq)
+    filter_hat = complex_normal(rng, (n_filters, n_channels) + freq)
+    rho_data, rho_filter = 1.5, 4.0
+    codes_gram = gram(codes_hat, xp=np)
+    inverse = capacitance_inverse(codes_gram, rho_filter / rho_data, xp=np)
+    for numba in BOTH_PATHS:
+        monkeypatch.setattr(kernels, "numba", numba)
+        d_hat, Xd_hat = kernels.dictionary_solve(
+            codes_hat, data_hat, filter_hat.copy(), inverse, codes_gram=codes_gram,
+            rho_data=rho_data, rho_filter=rho_filter, xp=np)
+        for y in range(freq[0]):
+            for x in range(freq[1]):
+                X = codes_hat[:, :, y, x]  # (n_images, n_filters)
+                lhs = rho_data * X.conj().T @ X + rho_filter * np.eye(n_filters)
+                rhs = rho_data * X.conj().T @ data_hat[:, :, y, x] \
+                    + rho_filter * filter_hat[:, :, y, x]
+                np.testing.assert_allclose(d_hat[:, :, y, x], np.linalg.solve(lhs, rhs),
+                                           atol=1e-10)
+                np.testing.assert_allclose(Xd_hat[:, :, y, x], X @ d_hat[:, :, y, x],
+                                           atol=1e-10)
