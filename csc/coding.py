@@ -221,7 +221,8 @@ def admm_sparse_code(
 
 
 # Sparse synthesis is used while nnz * s^2 * n_channels multiply-adds stay below this many per
-# code entry (about the cost of the code-size FFT it replaces; measured on the fruit problem).
+# code entry: on fruit-sized stacks with 11 x 11 filters the scatter and the code-size FFT it
+# replaces cost about the same at 2 % density (benchmarks/results/speed.md, section 3).
 SPARSE_SYNTHESIS_BUDGET = 2.0
 
 
