@@ -90,8 +90,17 @@ def run_case(n_images, size, n_filters, dtype, max_iter):
     return {"n_images": n_images, "size": size, "n_filters": n_filters,
             "seconds_per_iteration": float(np.median(seconds[1:])),
             "first_iteration_seconds": float(seconds[0]),
-            "objective": model.history_["objective"][-1],
-            "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+            "objective": model.history_["objective"][-1], "peak_rss_gib": peak_memory_gib()}
+
+
+def peak_memory_gib():
+    """Peak resident memory of this process (``VmHWM``; ``ru_maxrss`` would include the
+    parent's memory at fork time)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
 
 
 def profile_fit(images, max_iter):
@@ -205,8 +214,11 @@ def fit_exponent(factors, seconds):
     return float(np.polyfit(np.log(factors), np.log(seconds), 1)[0])
 
 
-def report(results, command):
-    lines = ["# Speed: this package vs SPORCO, and scaling", "", f"Command: `{command}`", "",
+def report(results):
+    commands = sorted(set(results["commands"].values()))
+    lines = ["# Speed: this package vs SPORCO, and scaling", "",
+             "Commands (each wrote the parts named by its `--parts`, all by default): "
+             + ", ".join(f"`{c}`" for c in commands), "",
              f"Machine: {results['machine']}.", "",
              "GPU: none was available to this session, so the CuPy path is not timed here "
              "(the same solvers run on CuPy arrays; see `tests/csc/test_cupy_backend.py`).", ""]
@@ -292,6 +304,10 @@ def main(argv=None):
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--max-iter", type=int, default=20)
     parser.add_argument("--sporco-iter", type=int, default=100)
+    parser.add_argument("--factors", nargs="+", default=list(SCALING), choices=list(SCALING),
+                        help="scaling factors to run (with --update, the others are kept)")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the other parts' results from the JSON beside --out")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: one scaling case as JSON
     args = parser.parse_args(argv)
     if args.case:
@@ -300,7 +316,14 @@ def main(argv=None):
     if not args.out:
         parser.error("--out is required")
     command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
-    results = {"machine": machine()}
+    json_path = os.path.splitext(args.out)[0] + ".json"
+    results = {"commands": {}}
+    if args.update and os.path.exists(json_path):
+        with open(json_path) as stream:
+            results = json.load(stream)["results"]
+    results["machine"] = machine()
+    results.setdefault("commands", {})
+    results["commands"].update({part: command for part in args.parts})
     if "compare" in args.parts:
         results["compare"] = {dtype: compare(dtype, args) for dtype in args.dtypes}
     if "profile" in args.parts:
@@ -308,8 +331,9 @@ def main(argv=None):
     if "fft" in args.parts:
         results["fft"] = fft_timings()
     if "scaling" in args.parts:
-        results["scaling"] = {}
-        for factor, values in SCALING.items():
+        results.setdefault("scaling", {})
+        for factor in args.factors:
+            values = SCALING[factor]
             rows = []
             for value in values:
                 case = dict(BASE, **{factor: value})
@@ -321,12 +345,12 @@ def main(argv=None):
                 print(f"{factor}={value}: {rows[-1]['seconds_per_iteration']:.2f} s/it, "
                       f"{rows[-1]['peak_rss_gib']:.2f} GiB", flush=True)
             results["scaling"][factor] = rows
-    text = report(results, command)
+    text = report(results)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as stream:
         stream.write(text)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as stream:
-        json.dump({"args": vars(args), "results": results}, stream)
+    with open(json_path, "w") as stream:
+        json.dump({"results": results}, stream)
     print(text)
 
 

@@ -129,7 +129,8 @@ def admm_sparse_code(
     One FFT of code size per iteration: by Woodbury ``X = Y2 - U2 + D^H w`` with ``w`` of signal
     size, so only ``D^H w`` is transformed back; ``D Y2`` is synthesised from the sparse ``Y2``
     (:func:`csc._kernels.sparse_synthesis`, when ``filter_size`` is given on NumPy) and ``D U2``
-    follows from the update ``U2 = v - Y2``, recomputed by FFT at every call.
+    follows from the update ``U2 = v - Y2`` (its recursion contracts by ``|1 - relaxation| < 1``,
+    so rounding does not accumulate; it is recomputed by one FFT at the start of every call).
 
     Parameters
     ----------
