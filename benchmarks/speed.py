@@ -37,17 +37,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdl_vs_sporco import load_problem  # noqa: E402  (a sibling script, not a package)
+
 SCALING = {"n_images": (10, 40, 160), "size": (100, 256, 512), "n_filters": (32, 100, 256)}
 BASE = {"n_images": 10, "size": 100, "n_filters": 100}
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "coins", "moon", "brick", "grass",
           "gravel", "immunohistochemistry")
-
-
-def fruit_problem():
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from cdl_vs_sporco import load_problem
-
-    return load_problem("fruit", 0.0, 0)[0]
 
 
 def scaling_images(n_images, size):
@@ -134,8 +130,7 @@ def profile_fit(images, max_iter):
 
 
 def compare(dtype, args):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from cdl_vs_sporco import load_problem, run_ours, run_sporco, time_to_reach
+    from cdl_vs_sporco import run_ours, run_sporco, time_to_reach
 
     images, mask = load_problem("fruit", 0.0, 0)
     initial = np.random.default_rng(0).standard_normal((100, 11, 11))
@@ -201,7 +196,6 @@ def fft_timings():
 
 
 def machine():
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from cdl_vs_sporco import machine as describe
 
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
@@ -327,7 +321,7 @@ def main(argv=None):
     if "compare" in args.parts:
         results["compare"] = {dtype: compare(dtype, args) for dtype in args.dtypes}
     if "profile" in args.parts:
-        results["profile"] = profile_fit(fruit_problem().astype(np.float32), 6)
+        results["profile"] = profile_fit(load_problem("fruit", 0.0, 0)[0].astype(np.float32), 6)
     if "fft" in args.parts:
         results["fft"] = fft_timings()
     if "scaling" in args.parts:

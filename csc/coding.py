@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _kernels
-from ._kernels import fista_update, shrink_dual_update
+from ._kernels import fista_update, gram, shrink_dual_update
 from .fourier import analyze, crop_filters, spatial, spectra, synthesize
-from .linalg import apply_capacitance, capacitance_inverse, gram
+from .linalg import apply_capacitance, capacitance_inverse
 from .prox import masked_data_prox
 
 __all__ = [
