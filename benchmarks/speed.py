@@ -8,16 +8,23 @@ other in the same process. Reported: seconds per outer iteration of each, their 
 final objectives, and the time this package needs to reach the objective SPORCO reaches after
 30 and after 100 of its iterations, against SPORCO's time for those iterations.
 
-Part 2 (``--parts scaling``): seconds per outer iteration (median over outer iterations 2-4, each
+Part 2 (``--parts profile``): cProfile of a fruit fit, own time grouped by kind of work.
+
+Part 3 (``--parts solvers``): the dictionary step's solvers (``dictionary_solver``: exact
+Woodbury, consensus over groups of at most 10 images ('auto'), one copy per image) for 10, 40
+and 160 fruit-sized images: seconds per outer iteration and per dictionary step, peak memory
+and the objective after 6 outer iterations (fresh process per case, as for the scaling table).
+
+Part 4 (``--parts fft``): the inverse real 2-D FFT of a fruit-sized stack of code maps by
+``scipy.fft.irfft2`` and by the two 1-D passes :func:`csc.backend.irfft2` uses.
+
+Part 5 (``--parts scaling``): seconds per outer iteration (median over outer iterations 2-4, each
 a dictionary step and a coding step) and peak resident memory, varying one factor at a time
 from the fruit problem: number of images (10, 40, 160: fruit, then fruit and city under the
 eight flips/rotations), image size (100: fruit; 256, 512: ten scikit-image photos, resized and
 centre-cropped, LCN) and number of filters (32, 100, 256). Each case runs in a fresh process
 so that its peak memory is its own. The fitted exponent is the slope of log(time) against
 log(factor) (pixels for the size).
-
-Part 3 (``--parts fft``): the inverse real 2-D FFT of a fruit-sized stack of code maps by
-``scipy.fft.irfft2`` and by the two 1-D passes :func:`csc.backend.irfft2` uses.
 
 Usage::
 
@@ -41,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdl_vs_sporco import load_problem  # noqa: E402  (a sibling script, not a package)
 
 SCALING = {"n_images": (10, 40, 160), "size": (100, 256, 512), "n_filters": (32, 100, 256)}
+SOLVERS = ("woodbury", "auto", "consensus")
 BASE = {"n_images": 10, "size": 100, "n_filters": 100}
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "coins", "moon", "brick", "grass",
           "gravel", "immunohistochemistry")
@@ -74,19 +82,39 @@ def scaling_images(n_images, size):
     return local_contrast_normalize(np.stack(images))
 
 
-def run_case(n_images, size, n_filters, dtype, max_iter):
+def run_case(n_images, size, n_filters, dtype, max_iter, solver="auto"):
     """One scaling case in this process; returns its timings and peak memory."""
+    import csc.learn
     from csc import ConvolutionalDictionary
 
+    dictionary_seconds = []
+    update = csc.learn.admm_dictionary_update
+
+    def timed_update(*args, **kwargs):
+        start = time.perf_counter()
+        result = update(*args, **kwargs)
+        dictionary_seconds.append(time.perf_counter() - start)
+        return result
+
+    csc.learn.admm_dictionary_update = timed_update
     images = scaling_images(n_images, size).astype(dtype)
     initial = np.random.default_rng(0).standard_normal((n_filters, 11, 11))
-    model = ConvolutionalDictionary(n_filters, 11, max_iter=max_iter, initial_filters=initial)
+    model = ConvolutionalDictionary(n_filters, 11, max_iter=max_iter, initial_filters=initial,
+                                    dictionary_solver=solver)
     model.fit(images)
     seconds = np.diff(model.history_["seconds"])
-    return {"n_images": n_images, "size": size, "n_filters": n_filters,
+    return {"n_images": n_images, "size": size, "n_filters": n_filters, "solver": solver,
             "seconds_per_iteration": float(np.median(seconds[1:])),
             "first_iteration_seconds": float(seconds[0]),
+            "dictionary_seconds": float(np.median(dictionary_seconds[1:])),
             "objective": model.history_["objective"][-1], "peak_rss_gib": peak_memory_gib()}
+
+
+def run_in_subprocess(*case):
+    """:func:`run_case` in a fresh process, so that its peak memory is its own."""
+    output = subprocess.run([sys.executable, os.path.abspath(__file__), "--case",
+                             json.dumps(case)], check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 def peak_memory_gib():
@@ -257,8 +285,22 @@ def report(results):
                   "per outer iteration.", "", "| work | s / outer iteration |", "|---|---|"]
         lines += [f"| {k} | {v:.3f} |" for k, v in profile["groups"].items()]
         lines.append("")
+    if "solvers" in results:
+        lines += ["## 3. Dictionary-step solvers against the number of images (float32)", "",
+                  "Fruit-sized images (100x100, 100 filters 11x11, lambda 1), 6 outer iterations; "
+                  "'woodbury' solves the filter update exactly (`n_images x n_images` factors "
+                  "per frequency), 'auto' (the default) keeps one filter copy per group of at "
+                  "most 10 images (the exact update up to 10 images), 'consensus' one copy per "
+                  "image (see `csc/dictionary.py`). Medians over outer iterations 2-6.", "",
+                  "| images | solver | s / outer iteration | s / dictionary step | "
+                  "peak memory (GiB) | objective after 6 |", "|---|---|---|---|---|---|"]
+        for row in results["solvers"]:
+            lines.append(f"| {row['n_images']} | {row['solver']} | "
+                         f"{row['seconds_per_iteration']:.2f} | {row['dictionary_seconds']:.2f} "
+                         f"| {row['peak_rss_gib']:.2f} | {row['objective']:.1f} |")
+        lines.append("")
     if "fft" in results:
-        lines += ["## 3. Code-size transforms (10 x 100 x 110 x 110, float32, best of 7)", "",
+        lines += ["## 4. Code-size transforms (10 x 100 x 110 x 110, float32, best of 7)", "",
                   "| inverse transform | ms |", "|---|---|"]
         lines += [f"| {k} | {1e3 * v:.1f} |" for k, v in results["fft"]["transforms"].items()]
         lines += ["", "Spectrum of `D X` from codes of a given density: sparse scatter "
@@ -271,13 +313,17 @@ def report(results):
                   for d, v in results["fft"]["synthesis"].items()]
         lines.append("")
     if "scaling" in results:
-        lines += ["## 4. Scaling (float32, one factor at a time from the fruit problem)", "",
-                  "| factor | images | size | filters | s / outer iteration | first iteration s "
-                  "| peak memory (GiB) | objective |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["## 5. Scaling (float32, one factor at a time from the fruit problem)", "",
+                  "Default solver ('auto'), 4 outer iterations; medians over outer iterations "
+                  "2-4 (the first has no dictionary step: the codes start at zero).", "",
+                  "| factor | images | size | filters | s / outer iteration | s / dictionary step "
+                  "| first iteration s | peak memory (GiB) | objective |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for factor, rows in results["scaling"].items():
             for row in rows:
                 lines.append(f"| {factor} | {row['n_images']} | {row['size']} | "
                              f"{row['n_filters']} | {row['seconds_per_iteration']:.2f} | "
+                             f"{row['dictionary_seconds']:.2f} | "
                              f"{row['first_iteration_seconds']:.2f} | "
                              f"{row['peak_rss_gib']:.2f} | {row['objective']:.1f} |")
         lines += ["", "Fitted exponents (slope of log time against log factor):", ""]
@@ -287,14 +333,16 @@ def report(results):
             exponent = fit_exponent(values, [row["seconds_per_iteration"] for row in rows])
             lines.append(f"- {name}: **{exponent:.2f}**")
         lines.append("")
+    lines += ["Where the time went before this work and what changed: "
+              "[speed_history.md](speed_history.md).", ""]
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="Markdown report (JSON written beside)")
-    parser.add_argument("--parts", nargs="+", default=["compare", "profile", "fft", "scaling"],
-                        choices=["compare", "profile", "fft", "scaling"])
+    parts = ["compare", "profile", "solvers", "fft", "scaling"]
+    parser.add_argument("--parts", nargs="+", default=parts, choices=parts)
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--max-iter", type=int, default=20)
     parser.add_argument("--sporco-iter", type=int, default=100)
@@ -331,14 +379,19 @@ def main(argv=None):
             rows = []
             for value in values:
                 case = dict(BASE, **{factor: value})
-                spec = json.dumps([case["n_images"], case["size"], case["n_filters"],
-                                   "float32", 4])
-                output = subprocess.run([sys.executable, os.path.abspath(__file__), "--case",
-                                         spec], check=True, capture_output=True, text=True)
-                rows.append(json.loads(output.stdout.strip().splitlines()[-1]))
+                rows.append(run_in_subprocess(case["n_images"], case["size"],
+                                              case["n_filters"], "float32", 4))
                 print(f"{factor}={value}: {rows[-1]['seconds_per_iteration']:.2f} s/it, "
                       f"{rows[-1]['peak_rss_gib']:.2f} GiB", flush=True)
             results["scaling"][factor] = rows
+    if "solvers" in args.parts:
+        results["solvers"] = []
+        for n_images in SCALING["n_images"]:
+            for solver in SOLVERS:
+                row = run_in_subprocess(n_images, 100, 100, "float32", 6, solver)
+                results["solvers"].append(row)
+                print(f"{n_images} images, {solver}: {row['seconds_per_iteration']:.2f} s/it, "
+                      f"objective {row['objective']:.1f}", flush=True)
     text = report(results)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as stream:

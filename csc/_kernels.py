@@ -15,7 +15,8 @@ from .linalg import gram as _gram_expression
 from .linalg import woodbury_solve
 from .prox import soft_threshold
 
-__all__ = ["shrink_dual_update", "sparse_synthesis", "fista_update", "gram", "dictionary_solve"]
+__all__ = ["shrink_dual_update", "sparse_synthesis", "fista_update", "gram",
+           "consensus_filter_step"]
 
 try:  # numba is a dependency; keep the module importable where its JIT is unavailable
     import numba
@@ -90,41 +91,54 @@ if numba is not None:
                     out[i, j, f] = out[j, i, f].conjugate()
 
     @numba.njit(fastmath=True, cache=True)
-    def _dictionary_solve_numba(codes_hat, data_hat, filter_hat, codes_gram, inverse, rho_data,
-                                rho_filter, data_out):
-        # X rhs = rho_filter X F + rho_data (X X^H) B, so two passes over the codes suffice
-        n_images, n_filters, n_freq = codes_hat.shape
+    def _consensus_filter_step_numba(codes_hat, data_hat, filters_hat, duals_hat, codes_gram,
+                                     inverse, bounds, rho_data, rho_filter, relaxation,
+                                     average_out, data_out):
+        # per group g (images bounds[g]:bounds[g + 1]; n, i, j count from bounds[g]) with filter
+        # term F = G - U_g: X rhs = rho_filter X F + rho_data (X X^H) B, so two passes over the
+        # codes suffice; then U_g <- G + (1 - relaxation) U_g + relaxation X^H weight / rho
+        n_filters, n_freq = codes_hat.shape[1:]
         n_channels = data_hat.shape[1]
-        projected = np.empty((n_images, n_freq), dtype=codes_hat.dtype)
-        weight = np.empty((n_images, n_freq), dtype=codes_hat.dtype)
-        for c in range(n_channels):
-            projected[:] = 0
-            for n in range(n_images):
-                for k in range(n_filters):
-                    for f in range(n_freq):
-                        projected[n, f] += codes_hat[n, k, f] * filter_hat[k, c, f]
-                for f in range(n_freq):
-                    projected[n, f] *= rho_filter
-                for j in range(n_images):
-                    for f in range(n_freq):
-                        projected[n, f] += rho_data * codes_gram[n, j, f] * data_hat[j, c, f]
-            for i in range(n_images):  # solved = C^-1 projected; weight = rho_data B - solved
-                for f in range(n_freq):
-                    weight[i, f] = 0
-                for j in range(n_images):
-                    for f in range(n_freq):
-                        weight[i, f] += inverse[i, j, f] * projected[j, f]
-                for f in range(n_freq):
-                    data_out[i, c, f] = weight[i, f] / rho_data
-                    weight[i, f] = rho_data * data_hat[i, c, f] - weight[i, f]
-            for k in range(n_filters):  # d = F + X^H weight / rho_filter
-                for f in range(n_freq):
-                    filter_hat[k, c, f] *= rho_filter
+        size = codes_gram.shape[1]
+        projected = np.empty((size, n_freq), dtype=codes_hat.dtype)
+        weight = np.empty((size, n_freq), dtype=codes_hat.dtype)
+        average_out[:] = 0
+        total_rho = rho_filter.sum()
+        for g in range(bounds.size - 1):
+            first, n_images = bounds[g], bounds[g + 1] - bounds[g]
+            gram, inv, rho, dual = codes_gram[g], inverse[g], rho_filter[g], duals_hat[g]
+            share = rho / total_rho
+            for c in range(n_channels):
                 for n in range(n_images):
                     for f in range(n_freq):
-                        filter_hat[k, c, f] += codes_hat[n, k, f].conjugate() * weight[n, f]
-                for f in range(n_freq):
-                    filter_hat[k, c, f] /= rho_filter
+                        projected[n, f] = 0
+                    for k in range(n_filters):
+                        for f in range(n_freq):
+                            projected[n, f] += codes_hat[first + n, k, f] * (
+                                filters_hat[k, c, f] - dual[k, c, f])
+                    for f in range(n_freq):
+                        projected[n, f] *= rho
+                    for j in range(n_images):
+                        for f in range(n_freq):
+                            projected[n, f] += rho_data * gram[n, j, f] * data_hat[first + j, c, f]
+                for i in range(n_images):  # solved = C^-1 projected; weight = rho_data B - solved
+                    for f in range(n_freq):
+                        weight[i, f] = 0
+                    for j in range(n_images):
+                        for f in range(n_freq):
+                            weight[i, f] += inv[i, j, f] * projected[j, f]
+                    for f in range(n_freq):
+                        data_out[first + i, c, f] = weight[i, f] / rho_data
+                        weight[i, f] = relaxation / rho * (
+                            rho_data * data_hat[first + i, c, f] - weight[i, f])
+                for k in range(n_filters):  # d = F + X^H weight / rho, relaxed, plus U_g
+                    for f in range(n_freq):
+                        dual[k, c, f] = filters_hat[k, c, f] + (1 - relaxation) * dual[k, c, f]
+                    for n in range(n_images):
+                        for f in range(n_freq):
+                            dual[k, c, f] += codes_hat[first + n, k, f].conjugate() * weight[n, f]
+                    for f in range(n_freq):
+                        average_out[k, c, f] += share * dual[k, c, f]
 
 
 def shrink_dual_update(correlation, Y, U, *, relaxation, threshold, non_negative=False, xp):
@@ -235,55 +249,80 @@ def gram(operator_hat, *, xp):
     return out
 
 
-def dictionary_solve(codes_hat, data_hat, filter_hat, inverse, *, codes_gram, rho_data,
-                     rho_filter, xp):
-    """The ADMM filter step in the frequency domain; return ``(d_hat, X d_hat)``.
+def consensus_filter_step(codes_hat, data_hat, filters_hat, duals_hat, inverse, *, codes_gram,
+                          bounds, rho_data, rho_filter, relaxation, xp):
+    """One relaxed ADMM filter step of every image group (consensus), in the frequency domain.
 
-    Solves ``(rho_data X^H X + rho_filter I) d = rho_data X^H data + rho_filter filter_term`` at
-    every frequency by Woodbury with an ``n_images x n_images`` capacitance. On NumPy a fused
-    kernel writes ``d_hat`` over ``filter_hat`` in two passes over the codes per channel
-    (``X rhs`` is formed from ``X filter_term`` and the Gram matrix).
+    Group ``g`` (images ``bounds[g]:bounds[g + 1]``, codes ``X_g``, filter copy ``d_g``) solves
+    ``(rho_data X_g^H X_g + rho_g I) d_g = rho_data X_g^H B_g + rho_g (G - U_g)`` at every
+    frequency by Woodbury with its ``m_g x m_g`` capacitance; then ``U_g <- relaxation d_g +
+    (1 - relaxation) G + U_g`` (in place) and the ``rho_g``-weighted average of the new ``U_g``
+    is returned for the projection. On NumPy one fused kernel makes two passes over the codes and
+    the duals per channel (``X rhs`` is formed from ``X (G - U_g)`` and the Gram matrix);
+    elsewhere the groups are solved one after the other by :func:`csc.linalg.woodbury_solve`.
 
     Parameters
     ----------
     codes_hat : ndarray of shape (n_images, n_filters, Hp, Wq)
     data_hat : ndarray of shape (n_images, n_channels, Hp, Wq)
-        Spectrum of the data term.
-    filter_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
-        Spectrum of the filter term; overwritten (with ``d_hat``) on the fused path.
-    inverse : ndarray of shape (n_images, n_images, Hp, Wq)
-        :func:`csc.linalg.capacitance_inverse` of ``codes_gram`` with shift
-        ``rho_filter / rho_data``.
-    codes_gram : ndarray of shape (n_images, n_images, Hp, Wq)
-        :func:`gram` of ``codes_hat``.
-    rho_data, rho_filter : float
+        Spectrum ``B`` of the data term.
+    filters_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
+        Spectrum of the projected filters ``G``.
+    duals_hat : ndarray of shape (n_groups, n_filters, n_channels, Hp, Wq), C-contiguous
+        Spectra of the scaled duals ``U_g``; overwritten.
+    inverse : ndarray of shape (n_groups, m, m, Hp, Wq)
+        Group ``g``'s :func:`csc.linalg.capacitance_inverse` with shift ``rho_g / rho_data`` in
+        ``inverse[g, :m_g, :m_g]`` (``m`` the largest group).
+    codes_gram : ndarray of shape (n_groups, m, m, Hp, Wq)
+        Each group's :func:`gram` of its codes, laid out like ``inverse``.
+    bounds : sequence of n_groups + 1 ints
+        Group boundaries along the image axis, from 0 to ``n_images``.
+    rho_data : float
+    rho_filter : sequence of n_groups floats
+        ``rho_g``.
+    relaxation : float
 
     Returns
     -------
-    d_hat : ndarray of the shape of ``filter_hat``
+    average_hat : ndarray of the shape of ``filters_hat``
+        ``sum_g rho_g U_g / sum_g rho_g`` of the updated duals.
     Xd_hat : ndarray of the shape of ``data_hat``
+        ``X_g d_g`` of every image.
     """
-    if xp is np and numba is not None and filter_hat.flags.c_contiguous:
+    rho_filter = [float(rho) for rho in rho_filter]
+    if xp is np and numba is not None and duals_hat.flags.c_contiguous:
         n_images, n_filters = codes_hat.shape[:2]
-        n_channels = filter_hat.shape[1]
-        freq = codes_hat.shape[2:]
-        n_freq = freq[0] * freq[1]
-        dtype = filter_hat.dtype
-        real = filter_hat.real.dtype.type
-        data_out = np.empty((n_images, n_channels) + freq, dtype=dtype)
-        square = (n_images, n_images, n_freq)
-        _dictionary_solve_numba(
+        n_groups, _, n_channels = duals_hat.shape[:3]
+        size = inverse.shape[1]
+        n_freq = codes_hat.shape[2] * codes_hat.shape[3]
+        dtype = duals_hat.dtype
+        real = duals_hat.real.dtype
+        average_hat = np.empty(filters_hat.shape, dtype=dtype)
+        Xd_hat = np.empty(data_hat.shape, dtype=dtype)
+        square = (n_groups, size, size, n_freq)
+        _consensus_filter_step_numba(
             np.ascontiguousarray(codes_hat, dtype=dtype).reshape(n_images, n_filters, n_freq),
             np.ascontiguousarray(data_hat, dtype=dtype).reshape(n_images, n_channels, n_freq),
-            filter_hat.reshape(n_filters, n_channels, n_freq),
+            np.ascontiguousarray(filters_hat, dtype=dtype).reshape(n_filters, n_channels, n_freq),
+            duals_hat.reshape(n_groups, n_filters, n_channels, n_freq),
             np.ascontiguousarray(codes_gram, dtype=dtype).reshape(square),
             np.ascontiguousarray(inverse, dtype=dtype).reshape(square),
-            real(rho_data), real(rho_filter), data_out.reshape(n_images, n_channels, n_freq),
+            np.asarray(bounds, dtype=np.int64), real.type(rho_data),
+            np.asarray(rho_filter, dtype=real), real.type(relaxation),
+            average_hat.reshape(n_filters, n_channels, n_freq),
+            Xd_hat.reshape(n_images, n_channels, n_freq),
         )
-        return filter_hat, data_out
-    rhs = rho_data * filter_adjoint(codes_hat, data_hat, xp=xp) + rho_filter * filter_hat
-    return woodbury_solve(
-        rhs, inverse, lambda v: synthesize(v, codes_hat, xp=xp),
-        lambda w: filter_adjoint(codes_hat, w, xp=xp), rho_a=rho_data, rho_b=rho_filter,
-        axis=0, xp=xp,
-    )
+        return average_hat, Xd_hat
+    average_hat, Xd_hat = xp.zeros_like(filters_hat), xp.empty_like(data_hat)
+    for g, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        group_codes, rho, m = codes_hat[start:stop], rho_filter[g], stop - start
+        rhs = (rho_data * filter_adjoint(group_codes, data_hat[start:stop], xp=xp)
+               + rho * (filters_hat - duals_hat[g]))
+        d_hat, Xd_hat[start:stop] = woodbury_solve(
+            rhs, inverse[g, :m, :m], lambda v, codes=group_codes: synthesize(v, codes, xp=xp),
+            lambda w, codes=group_codes: filter_adjoint(codes, w, xp=xp), rho_a=rho_data, rho_b=rho,
+            axis=0, xp=xp,
+        )
+        duals_hat[g] += relaxation * d_hat + (1 - relaxation) * filters_hat
+        average_hat += rho / sum(rho_filter) * duals_hat[g]
+    return average_hat, Xd_hat

@@ -6,14 +6,14 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import coupling
 from .backend import array_module, float_dtype, to_numpy
 from .coding import CodingState, admm_sparse_code, objective_terms
-from .dictionary import SOLVERS, DictionaryState, admm_dictionary_update
+from .dictionary import DictionaryState, admm_dictionary_update
 from .fourier import (
     crop_filters,
     crop_signal,
@@ -29,6 +29,8 @@ __all__ = ["ConvolutionalDictionary", "LearningOptions", "learn_dictionary", "CO
 
 OPTIMIZERS = ("admm", "cogd")
 COUPLING_RULES = ("filter", "reference")
+# images per group of the dictionary step (None: one group), see csc.dictionary
+DICTIONARY_GROUP_SIZES = {"auto": 10, "woodbury": None, "consensus": 1}
 HISTORY_KEYS = ("objective", "data_term", "nnz", "seconds", "accepted", "backtracked")
 
 
@@ -44,7 +46,7 @@ class LearningOptions:
     coding_penalty: tuple = (1.0, 3.0)
     dictionary_penalty: tuple = (1.0, 30.0)
     relaxation: float = 1.8
-    dictionary_solver: str = "woodbury"
+    dictionary_solver: str = "auto"
     non_negative: bool = False
     coupling: str = "reference"
     coupling_quantiles: tuple = (0.5, 0.5)
@@ -116,7 +118,7 @@ def learn_dictionary(signal, weights, initial_filters, options, *, state=None, c
                 signal, weights, codes, state.dictionary, support,
                 rho_data=options.dictionary_penalty[0], rho_filter=options.dictionary_penalty[1],
                 max_iter=options.dictionary_iter, relaxation=options.relaxation,
-                solver=options.dictionary_solver, xp=xp,
+                group_size=DICTIONARY_GROUP_SIZES[options.dictionary_solver], xp=xp,
             )
         updated_filters = state.dictionary.filters
         n_backtracked = 0
@@ -266,8 +268,11 @@ class ConvolutionalDictionary:
     relaxation : float, default 1.8
         ADMM over-relaxation in (0, 2).
     dictionary_solver : {'auto', 'woodbury', 'consensus'}, default 'auto'
-        ``'auto'`` uses Woodbury while its per-frequency ``n_images x n_images`` factors take
-        less memory than the codes, consensus otherwise.
+        Filter update of the dictionary step (:mod:`csc.dictionary`): ``'woodbury'`` solves it
+        exactly with ``n_images x n_images`` factors per frequency (cost and memory grow with
+        ``n_images^2``); ``'consensus'`` keeps one filter copy per image; ``'auto'`` keeps one
+        copy per group of at most 10 images (the exact update up to 10 images, linear in the
+        number of images beyond).
     coupling : {'reference', 'filter'}, default 'reference'
         CoGD rule: the reference code's entry-wise rule (see :func:`_reference_coupling`) or
         per-filter units (codes' l1 mass vs filter movement, both backtracked to their
@@ -377,11 +382,6 @@ class ConvolutionalDictionary:
         signal, weights, xp = self._prepare(images, mask)
         n_channels = signal.shape[1]
         initial = self._initial_filters(n_channels, signal.dtype, xp)
-        if options.dictionary_solver == "auto":
-            woodbury_bytes = signal.shape[0] ** 2 * signal[0, 0].size
-            code_bytes = signal.shape[0] * self.n_filters * signal[0, 0].size
-            solver = "woodbury" if woodbury_bytes <= code_bytes else "consensus"
-            options = replace(options, dictionary_solver=solver)
         fingerprint = self._fingerprint(signal) if self.checkpoint else None
         state = self._load_checkpoint(fingerprint, xp) if self.checkpoint else None
         bar = None
@@ -520,7 +520,7 @@ class ConvolutionalDictionary:
         if not (_is_positive(self.relaxation) and self.relaxation < 2):
             raise ValueError(f"`relaxation` must be in (0, 2), got {self.relaxation!r}")
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("dictionary_solver", self.dictionary_solver, ("auto",) + SOLVERS)
+        _check_choice("dictionary_solver", self.dictionary_solver, tuple(DICTIONARY_GROUP_SIZES))
         _check_choice("coupling", self.coupling, COUPLING_RULES)
         quantiles = self.coupling_quantiles
         if (not isinstance(quantiles, (tuple, list)) or len(quantiles) != 2

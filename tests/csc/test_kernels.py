@@ -81,27 +81,44 @@ def test_gram_kernel_matches_the_expression(monkeypatch):
 
 
 @pytest.mark.parametrize("n_channels", [1, 2])
-def test_dictionary_solve_solves_the_normal_equations_on_both_paths(monkeypatch, n_channels):
+@pytest.mark.parametrize("bounds", [(0, 3), (0, 1, 3)])  # one group; groups of 1 and 2 images
+def test_consensus_filter_step_solves_each_groups_normal_equations_on_both_paths(
+        monkeypatch, n_channels, bounds):
     rng = np.random.default_rng(4)
     n_images, n_filters, freq = 3, 5, (4, 3)
+    n_groups, size = len(bounds) - 1, max(np.diff(bounds))
     codes_hat = complex_normal(rng, (n_images, n_filters) + freq)
     data_hat = complex_normal(rng, (n_images, n_channels) + freq)
-    filter_hat = complex_normal(rng, (n_filters, n_channels) + freq)
-    rho_data, rho_filter = 1.5, 4.0
-    codes_gram = gram(codes_hat, xp=np)
-    inverse = capacitance_inverse(codes_gram, rho_filter / rho_data, xp=np)
-    for numba in BOTH_PATHS:
-        monkeypatch.setattr(kernels, "numba", numba)
-        d_hat, Xd_hat = kernels.dictionary_solve(
-            codes_hat, data_hat, filter_hat.copy(), inverse, codes_gram=codes_gram,
-            rho_data=rho_data, rho_filter=rho_filter, xp=np)
+    filters_hat = complex_normal(rng, (n_filters, n_channels) + freq)
+    duals_hat = complex_normal(rng, (n_groups, n_filters, n_channels) + freq)
+    rho_data, rho_filter, relaxation = 1.5, [4.0, 2.5][:n_groups], 1.7
+    codes_gram = np.zeros((n_groups, size, size) + freq, dtype=codes_hat.dtype)
+    inverse = np.zeros_like(codes_gram)
+    groups = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+    expected_duals, expected_Xd = duals_hat.copy(), np.empty_like(data_hat)
+    for g, group in enumerate(groups):
+        m = group.stop - group.start
+        codes_gram[g, :m, :m] = gram(codes_hat[group], xp=np)
+        inverse[g, :m, :m] = capacitance_inverse(codes_gram[g, :m, :m], rho_filter[g] / rho_data,
+                                                 xp=np)
         for y in range(freq[0]):
             for x in range(freq[1]):
-                X = codes_hat[:, :, y, x]  # (n_images, n_filters)
-                lhs = rho_data * X.conj().T @ X + rho_filter * np.eye(n_filters)
-                rhs = rho_data * X.conj().T @ data_hat[:, :, y, x] \
-                    + rho_filter * filter_hat[:, :, y, x]
-                np.testing.assert_allclose(d_hat[:, :, y, x], np.linalg.solve(lhs, rhs),
-                                           atol=1e-10)
-                np.testing.assert_allclose(Xd_hat[:, :, y, x], X @ d_hat[:, :, y, x],
-                                           atol=1e-10)
+                X = codes_hat[group, :, y, x]  # (m_g, n_filters)
+                lhs = rho_data * X.conj().T @ X + rho_filter[g] * np.eye(n_filters)
+                rhs = rho_data * X.conj().T @ data_hat[group, :, y, x] + rho_filter[g] * (
+                    filters_hat[:, :, y, x] - duals_hat[g, :, :, y, x])
+                d = np.linalg.solve(lhs, rhs)
+                expected_Xd[group, :, y, x] = X @ d
+                expected_duals[g, :, :, y, x] += (relaxation * d
+                                                  + (1 - relaxation) * filters_hat[:, :, y, x])
+    expected_average = np.tensordot(np.divide(rho_filter, sum(rho_filter)), expected_duals, 1)
+    for numba in BOTH_PATHS:
+        monkeypatch.setattr(kernels, "numba", numba)
+        duals = duals_hat.copy()
+        average_hat, Xd_hat = kernels.consensus_filter_step(
+            codes_hat, data_hat, filters_hat, duals, inverse, codes_gram=codes_gram,
+            bounds=bounds, rho_data=rho_data, rho_filter=rho_filter, relaxation=relaxation,
+            xp=np)
+        np.testing.assert_allclose(duals, expected_duals, atol=1e-10)
+        np.testing.assert_allclose(Xd_hat, expected_Xd, atol=1e-10)
+        np.testing.assert_allclose(average_hat, expected_average, atol=1e-10)
