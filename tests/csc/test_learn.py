@@ -75,6 +75,20 @@ def test_consensus_and_woodbury_solvers_learn_similar_objectives(smooth_images):
     assert values[0] == pytest.approx(values[1], rel=0.05)
 
 
+def test_auto_solver_is_woodbury_up_to_ten_images_and_groups_beyond(smooth_images):
+    few = [small_model(dictionary_solver=solver).fit(smooth_images).history_["objective"]
+           for solver in ("auto", "woodbury")]
+    np.testing.assert_allclose(few[0], few[1], rtol=1e-5)  # one group: the same iterates
+    many = np.concatenate([smooth_images, smooth_images[:, ::-1], smooth_images[:, :, ::-1],
+                           smooth_images[:, ::-1, ::-1]])  # 12 images: two groups of 6
+    fits = {solver: small_model(dictionary_solver=solver).fit(many)
+            for solver in ("auto", "woodbury")}
+    auto, woodbury = (fits[s].history_["objective"] for s in ("auto", "woodbury"))
+    assert auto[-1] < 0.8 * auto[0]
+    assert auto[-1] == pytest.approx(woodbury[-1], rel=0.05)
+    assert not np.allclose(auto, woodbury, rtol=1e-5)
+
+
 def test_colour_images_learn_colour_filters():
     rng = np.random.default_rng(2)
     images = rng.standard_normal((2, 16, 16, 3)).astype(np.float32)
