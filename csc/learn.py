@@ -24,6 +24,7 @@ from .fourier import (
     synthesize,
 )
 from .prox import filter_support_mask, project_filters
+from .validation import check_choice, check_int, check_positive, is_positive
 
 __all__ = ["ConvolutionalDictionary", "LearningOptions", "learn_dictionary", "COUPLING_RULES"]
 
@@ -504,30 +505,30 @@ class ConvolutionalDictionary:
 
     # -- internals --------------------------------------------------------------------------
     def _options(self):
-        _check_int("n_filters", self.n_filters, 1)
-        _check_int("filter_size", self.filter_size, 1)
+        check_int("n_filters", self.n_filters, 1)
+        check_int("filter_size", self.filter_size, 1)
         for name in ("max_iter", "coding_iter", "dictionary_iter", "encode_iter"):
-            _check_int(name, getattr(self, name), 1)
-        _check_positive("sparsity_weight", self.sparsity_weight)
+            check_int(name, getattr(self, name), 1)
+        check_positive("sparsity_weight", self.sparsity_weight)
         coding_penalty = self.coding_penalty
-        if coding_penalty is None and _is_positive(self.sparsity_weight):
+        if coding_penalty is None and is_positive(self.sparsity_weight):
             coding_penalty = (1.0, 3.0 * float(self.sparsity_weight))
         for name, value in (("coding_penalty", coding_penalty),
                             ("dictionary_penalty", self.dictionary_penalty)):
             if (not isinstance(value, (tuple, list)) or len(value) != 2
-                    or not all(_is_positive(v) for v in value)):
+                    or not all(is_positive(v) for v in value)):
                 raise ValueError(f"`{name}` must be a pair of positive floats, got {value!r}")
-        if not (_is_positive(self.relaxation) and self.relaxation < 2):
+        if not (is_positive(self.relaxation) and self.relaxation < 2):
             raise ValueError(f"`relaxation` must be in (0, 2), got {self.relaxation!r}")
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("dictionary_solver", self.dictionary_solver, tuple(DICTIONARY_GROUP_SIZES))
-        _check_choice("coupling", self.coupling, COUPLING_RULES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("dictionary_solver", self.dictionary_solver, tuple(DICTIONARY_GROUP_SIZES))
+        check_choice("coupling", self.coupling, COUPLING_RULES)
         quantiles = self.coupling_quantiles
         if (not isinstance(quantiles, (tuple, list)) or len(quantiles) != 2
                 or not all(0 <= q <= 1 for q in quantiles)):
             raise ValueError(f"`coupling_quantiles` must be two numbers in [0, 1], "
                              f"got {quantiles!r}")
-        if not (_is_positive(self.backtrack_rate) and self.backtrack_rate <= 1):
+        if not (is_positive(self.backtrack_rate) and self.backtrack_rate <= 1):
             raise ValueError(f"`backtrack_rate` must be in (0, 1], got {self.backtrack_rate!r}")
         return LearningOptions(
             sparsity_weight=float(self.sparsity_weight), optimizer=self.optimizer,
@@ -670,23 +671,3 @@ def _atomic_savez(path, **arrays):
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
-
-
-def _is_positive(value):
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
-        and np.isfinite(value) and value > 0
-
-
-def _check_positive(name, value):
-    if not _is_positive(value):
-        raise ValueError(f"`{name}` must be a positive number, got {value!r}")
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")

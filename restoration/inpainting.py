@@ -24,6 +24,7 @@ from csc import ConvolutionalDictionary
 from csc.backend import array_module, to_numpy
 from csc.coding import fista_sparse_code, objective_terms, reconstruct_spatial
 from csc.fourier import pad_filters, spectra
+from csc.validation import check_int, check_positive
 from data import DATA_DIR
 
 __all__ = ["RestorationInfo", "inpaint", "reconstruct", "load_dictionary", "detail_layer",
@@ -188,12 +189,10 @@ def _restore(image, mask, dictionary, sparsity_weight, max_iter, smoothing, lear
         observed = np.ones(channels.shape, bool)
     else:
         observed = _check_mask(mask, image, channel_axis, channels.shape)
-    _check_int("max_iter", max_iter)
-    _check_int("learn_iter", learn_iter)
-    for name, value in (("sparsity_weight", sparsity_weight), ("smoothing", smoothing)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive number, got {value!r}")
+    check_int("max_iter", max_iter, 1)
+    check_int("learn_iter", learn_iter, 1)
+    check_positive("sparsity_weight", sparsity_weight)
+    check_positive("smoothing", smoothing)
     filters = load_dictionary(dictionary)
     smooth = np.stack([_smooth(_biharmonic_fill(c, o), smoothing)
                        for c, o in zip(channels, observed, strict=True)])
@@ -362,7 +361,3 @@ def _check_mask(mask, image, channel_axis, channels_shape):
         raise ValueError("`mask` has no observed pixel (in some channel)")
     return np.ascontiguousarray(observed)
 
-
-def _check_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
