@@ -110,14 +110,19 @@ def machine():
         sporco_version = sporco.__version__
     except ImportError:  # pragma: no cover
         sporco_version = "absent"
+    return (f"{cpu_description()}, NumPy {numpy.__version__}, SciPy {scipy.__version__}, "
+            f"SPORCO {sporco_version}")
+
+
+def cpu_description():
+    """CPU model, number of cores and Python version."""
     cpu = platform.processor() or platform.machine()
     if os.path.exists("/proc/cpuinfo"):
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {numpy.__version__}, SciPy {scipy.__version__}, SPORCO {sporco_version}")
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def report(results, args, command):

@@ -17,12 +17,16 @@ dictionary (``data/make_default_dictionary.py``).
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdl_vs_sporco import cpu_description  # noqa: E402  (a sibling script, not a package)
+
+from restoration.io import write_text  # noqa: E402
 
 IMAGES = ("camera", "astronaut", "coins", "brick")
 EXTRA_IMAGES = ("grass", "gravel", "moon", "text")
@@ -152,12 +156,7 @@ def main(argv=None):
             print(f"{kind:9s} {name:10s} ours {row['psnr_ours']:.2f} biharmonic "
                   f"{row['psnr_biharmonic']:.2f} gain {row['gain']:+.2f} "
                   f"({row['seconds']:.1f} s)", flush=True)
-    try:
-        cpu = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-               if line.startswith("model name")][0]
-    except (OSError, IndexError):
-        cpu = platform.processor()
-    machine = f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = cpu_description()
     command = "python " + shlex.join(["benchmarks/inpaint_vs_biharmonic.py"] + sys.argv[1:])
     if args.large:
         text = (f"# Inpainting a large image\n\nCommand: `{command}`\n\nMachine: {machine}. "
@@ -165,13 +164,9 @@ def main(argv=None):
                 + "\n")
     else:
         text = markdown(rows, args, command, machine)
-    temporary = args.out + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, args.out)
-    with open(temporary, "w") as handle:
-        json.dump({"command": command, "machine": machine, "rows": rows}, handle, indent=1)
-    os.replace(temporary, os.path.splitext(args.out)[0] + ".json")
+    write_text(args.out, text)
+    write_text(os.path.splitext(args.out)[0] + ".json",
+               json.dumps({"command": command, "machine": machine, "rows": rows}, indent=1))
     print(text)
 
 

@@ -17,11 +17,11 @@ import csv
 import io
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
 
+from .io import atomic_write, write_text
 from .metrics import protocol_psnr, protocol_ssim, psnr, psnr_missing, ssim
 
 __all__ = [
@@ -274,29 +274,6 @@ def to_json(result):
     return json.dumps({k: v for k, v in result.items() if k != "arrays"}, indent=1)
 
 
-def _atomic_write(path, write):
-    """Call ``write(temporary_path)``, then rename the temporary file onto ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1]
-    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=folder)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def _write_text(path, text):
-    def write(temporary):
-        with open(temporary, "w") as stream:
-            stream.write(text)
-
-    _atomic_write(path, write)
-
-
 def write_results(result, out_dir, *, force=False, figures=True, stem=None):
     """Write the Markdown, CSV and JSON tables and (optionally) the figures of one run.
 
@@ -331,9 +308,9 @@ def write_results(result, out_dir, *, force=False, figures=True, stem=None):
         raise FileExistsError(f"{existing[0]} exists; pass force=True (--force) to overwrite it")
     if figures:
         require_pyplot()  # fail before writing anything
-    _write_text(paths["md"], to_markdown(result))
-    _write_text(paths["csv"], to_csv(result))
-    _write_text(paths["json"], to_json(result))
+    write_text(paths["md"], to_markdown(result))
+    write_text(paths["csv"], to_csv(result))
+    write_text(paths["json"], to_json(result))
     if figures:
         label = result["config"]["optimizer"]
         plot_convergence({label: result["history"]["objective"]}, paths["convergence"],
@@ -375,7 +352,7 @@ def _save_figure(figure, path, *, gray=False):
                 image.convert("L").save(temporary, format="png", optimize=True)
 
     try:
-        _atomic_write(path, write)
+        atomic_write(path, write)
     finally:
         plt.close(figure)
 

@@ -1,11 +1,13 @@
-"""Reading and writing images for the command line (PNG, JPEG, TIFF via imageio), atomically."""
+"""Reading and writing images (PNG, JPEG, TIFF via imageio) and files, writes atomic."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_image", "read_mask", "write_image", "IMAGE_SUFFIXES"]
+__all__ = ["read_image", "read_mask", "write_image", "atomic_write", "write_text",
+           "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -89,10 +91,33 @@ def write_image(path, image, like=np.uint8):
         stored = np.round(image * 65535).astype(np.uint16)
     else:
         stored = np.round(image * 255).astype(np.uint8)
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{suffix}")
+    atomic_write(path, lambda temporary: iio.imwrite(temporary, stored))
+
+
+def atomic_write(path, write):
+    """Call ``write(temporary_path)``, then rename the temporary file onto ``path``.
+
+    The temporary file lies in the destination's folder and keeps its suffix (so that writers
+    choosing the format from it work); it is removed if ``write`` fails.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1]
+    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=folder)
+    os.close(handle)
     try:
-        iio.imwrite(temporary, stored)
+        write(temporary)
         os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def write_text(path, text):
+    """Write a text file atomically."""
+
+    def write(temporary):
+        with open(temporary, "w") as stream:
+            stream.write(text)
+
+    atomic_write(path, write)
