@@ -14,10 +14,12 @@ Notation (the only mathematical short names allowed in this package)
 
 from .backend import array_module
 from .coding import SparseCode, admm_sparse_code, fista_sparse_code, objective_terms
-from .learn import ConvolutionalDictionary, LearningOptions, learn_dictionary
+from .estimator import ConvolutionalDictionary
+from .learn import LearnedDictionary, LearningOptions, learn_dictionary
 
 __all__ = [
     "ConvolutionalDictionary",
+    "LearnedDictionary",
     "LearningOptions",
     "SparseCode",
     "admm_sparse_code",

@@ -26,15 +26,39 @@ __all__ = [
 ]
 
 
-def pad_signal(signal, filter_size, *, xp):
-    """Zero-pad ``(..., H, W)`` to ``(..., H + s - 1, W + s - 1)`` with the image bottom-right."""
-    pad = [(0, 0)] * (signal.ndim - 2) + [(filter_size - 1, 0), (filter_size - 1, 0)]
+def pad_signal(signal, filter_size, *, grid_shape=None, xp):
+    """Place ``(..., H, W)`` at offset ``(s - 1, s - 1)`` of a zero grid.
+
+    Parameters
+    ----------
+    signal : array of shape (..., H, W)
+    filter_size : int
+        ``s``.
+    grid_shape : (int, int) or None
+        ``(Hp, Wp)``, at least ``(H + s - 1, W + s - 1)`` (e.g. a fast FFT length); None is
+        exactly that, with the image bottom-right.
+
+    Returns
+    -------
+    array of shape (..., Hp, Wp)
+    """
+    height, width = signal.shape[-2:]
+    if grid_shape is None:
+        grid_shape = (height + filter_size - 1, width + filter_size - 1)
+    after = (grid_shape[0] - height - filter_size + 1, grid_shape[1] - width - filter_size + 1)
+    pad = [(0, 0)] * (signal.ndim - 2) + [(filter_size - 1, after[0]), (filter_size - 1, after[1])]
     return xp.pad(signal, pad)
 
 
-def crop_signal(padded, filter_size):
-    """Inverse of :func:`pad_signal`: ``(..., Hp, Wp) -> (..., Hp - s + 1, Wp - s + 1)``."""
-    return padded[..., filter_size - 1 :, filter_size - 1 :]
+def crop_signal(padded, filter_size, shape=None):
+    """Inverse of :func:`pad_signal`: the ``(H, W)`` image region of ``(..., Hp, Wp)``.
+
+    ``shape`` is ``(H, W)``; None means ``(Hp - s + 1, Wp - s + 1)``.
+    """
+    if shape is None:
+        return padded[..., filter_size - 1:, filter_size - 1:]
+    return padded[..., filter_size - 1:filter_size - 1 + shape[0],
+                  filter_size - 1:filter_size - 1 + shape[1]]
 
 
 def pad_filters(filters, grid_shape, *, xp):

@@ -6,21 +6,32 @@ __all__ = ["soft_threshold", "masked_data_prox", "project_filters", "filter_supp
 def soft_threshold(values, threshold, *, non_negative=False, xp):
     """Proximal operator of ``threshold * ||.||_1`` (or of ``l1 + indicator(>= 0)``).
 
+    Written once for NumPy, CuPy and torch (``xp=torch``): only ``clip`` is used.
+
     Parameters
     ----------
-    values : ndarray
-    threshold : float or ndarray broadcastable to ``values``
+    values : array
+    threshold : float or array broadcastable to ``values``
+        Non-negative.
     non_negative : bool
         Also project onto the non-negative orthant.
+    xp : module
+        ``numpy``, ``cupy`` or ``torch``.
 
     Returns
     -------
-    ndarray of the shape and dtype of ``values``
+    array of the shape and dtype of ``values``
         ``sign(v) * max(|v| - threshold, 0)`` (``max(v - threshold, 0)`` when non-negative).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> soft_threshold(np.array([-2.0, 0.5, 3.0]), 1.0, xp=np)
+    array([-1.,  0.,  2.])
     """
     if non_negative:
-        return xp.maximum(values - threshold, 0)
-    return xp.sign(values) * xp.maximum(xp.abs(values) - threshold, 0)
+        return xp.clip(values - threshold, 0, None)
+    return values - xp.clip(values, -threshold, threshold)
 
 
 def masked_data_prox(values, masked_signal, weights, rho, *, xp):

@@ -1,27 +1,71 @@
-"""Argument checks shared by the estimators and the restoration API: one clear ``ValueError``
-naming the argument and what was expected."""
+"""Argument checks shared by every package (``csc``, ``restoration``, ``nets``).
 
-import numpy as np
+Each check raises one ``ValueError`` that names the argument, says what was expected and shows
+what was received; it returns nothing. Booleans are never accepted as numbers.
+"""
 
-__all__ = ["is_positive", "check_positive", "check_int", "check_choice"]
+import math
+import numbers
+
+__all__ = [
+    "is_number",
+    "is_positive",
+    "check_positive",
+    "check_nonnegative",
+    "check_int",
+    "check_in_range",
+    "check_choice",
+]
+
+
+def is_number(value):
+    """True for a finite real number (Python or NumPy; booleans excluded)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 def is_positive(value):
     """True for a finite real number ``> 0`` (booleans excluded)."""
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
-        and np.isfinite(value) and value > 0
+    return is_number(value) and value > 0
 
 
 def check_positive(name, value):
+    """``value`` is a finite number ``> 0``."""
     if not is_positive(value):
         raise ValueError(f"`{name}` must be a positive number, got {value!r}")
 
 
-def check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
+def check_nonnegative(name, value):
+    """``value`` is a finite number ``>= 0``."""
+    if not (is_number(value) and value >= 0):
+        raise ValueError(f"`{name}` must be a number >= 0, got {value!r}")
+
+
+def check_int(name, value, minimum, maximum=None):
+    """``value`` is an integer (Python or NumPy, not bool) in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum \
+            or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be an integer {bound}, got {value!r}")
+
+
+def check_in_range(name, value, low, high, *, closed=(True, True)):
+    """``value`` is a finite number between ``low`` and ``high``.
+
+    Parameters
+    ----------
+    closed : (bool, bool)
+        Whether each end of the interval is included.
+    """
+    inside = is_number(value) and (value >= low if closed[0] else value > low) \
+        and (value <= high if closed[1] else value < high)
+    if not inside:
+        interval = f"{'[' if closed[0] else '('}{low}, {high}{']' if closed[1] else ')'}"
+        raise ValueError(f"`{name}` must be in {interval}, got {value!r}")
 
 
 def check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")
+    """``value`` is one of ``choices``."""
+    if not any(value is choice or (type(value) is type(choice) and value == choice)
+               for choice in choices):
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}")

@@ -100,3 +100,15 @@ def test_pad_then_crop_is_identity():
     assert padded.shape == (1, 1, 8, 9)
     np.testing.assert_array_equal(crop_signal(padded, 4), image)
     assert padded.sum() == image.sum()
+
+
+def test_signal_on_a_larger_grid_is_placed_like_the_exact_padding():
+    rng = np.random.default_rng(5)
+    signal, s = rng.standard_normal((2, 1, 7, 9)), 4
+    exact = pad_signal(signal, s, xp=np)
+    grown = pad_signal(signal, s, grid_shape=(12, 16), xp=np)
+    assert grown.shape == (2, 1, 12, 16)
+    np.testing.assert_array_equal(grown[..., :exact.shape[-2], :exact.shape[-1]], exact)
+    assert not grown[..., exact.shape[-2]:, :].any() and not grown[..., exact.shape[-1]:].any()
+    np.testing.assert_array_equal(crop_signal(grown, s, signal.shape[-2:]), signal)
+    np.testing.assert_array_equal(crop_signal(exact, s), signal)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from csc import ConvolutionalDictionary
-from csc.learn import _reference_coupling
+from csc.coupling import couple_dictionary, reference_coupling
 
 
 def small_model(**kwargs):
@@ -168,7 +168,7 @@ def test_reference_rule_updates_at_most_255_entries_inside_the_support():
     updated = filters + 0.1 * (filters != 0) * rng.standard_normal(filters.shape)
     anchor = np.abs(rng.standard_normal((n_images, n_filters) + grid))
     codes = np.abs(rng.standard_normal((n_images, n_filters) + grid))
-    result, _, changed = _reference_coupling(signal, weights, filters, updated, anchor, codes,
+    result, _, changed = reference_coupling(signal, weights, filters, updated, anchor, codes,
                                              iteration=1, max_iter=20, xp=np)
     difference = result != updated
     assert not difference[..., s:, :].any() and not difference[..., :, s:].any()
@@ -228,7 +228,7 @@ def test_matches_sporco_masked_dictionary_learning_objective(monkeypatch):
 
 def test_coupled_filters_stay_feasible_for_both_rules():
     # a large residual makes the reference rule's step push filters out of the unit ball
-    from csc.learn import LearningOptions, _couple
+    from csc.learn import LearningOptions
     from csc.prox import filter_support_mask, project_filters
 
     rng = np.random.default_rng(4)
@@ -240,12 +240,14 @@ def test_coupled_filters_stay_feasible_for_both_rules():
     updated = project_filters(filters + 0.1 * rng.standard_normal(filters.shape), support, xp=np)
     anchor = np.abs(rng.standard_normal((n_images, n_filters) + grid))
     codes = np.abs(rng.standard_normal((n_images, n_filters) + grid))
-    raw, _, _ = _reference_coupling(signal, weights, filters, updated, anchor, codes, iteration=1,
+    raw, _, _ = reference_coupling(signal, weights, filters, updated, anchor, codes, iteration=1,
                                     max_iter=20, xp=np)
     assert np.linalg.norm(raw.reshape(n_filters, -1), axis=1).max() > 1.01  # infeasible raw
     for rule in ("reference", "filter"):
         options = LearningOptions(optimizer="cogd", coupling=rule)
-        coupled, _, _ = _couple(signal, weights, filters, updated, anchor, codes, options, 1,
-                                support, xp=np)
+        coupled, _, _ = couple_dictionary(
+            signal, weights, filters, updated, anchor, codes, support, rule=options.coupling,
+            iteration=1, max_iter=options.max_iter, quantiles=options.coupling_quantiles,
+            rate=options.backtrack_rate, xp=np)
         assert np.linalg.norm(coupled.reshape(n_filters, -1), axis=1).max() <= 1 + 1e-9
         assert not (coupled * (1 - support)).any()

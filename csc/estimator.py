@@ -1,0 +1,285 @@
+"""The :class:`ConvolutionalDictionary` estimator (scikit-learn conventions).
+
+``__init__`` stores its arguments, ``fit`` runs :func:`csc.learn.learn_dictionary`, ``encode`` /
+``decode`` / ``objective`` apply the learned filters, ``save`` / ``load`` use the dictionary file
+format of :mod:`csc.persistence`.
+"""
+
+import inspect
+
+from .backend import array_module, float_dtype, to_numpy
+from .coding import admm_sparse_code, objective_terms
+from .fourier import crop_signal, pad_filters, spatial, spectra, synthesize
+from .images import prepare_signal
+from .learn import LearningOptions, learn_dictionary
+from .persistence import load_dictionary, save_dictionary
+from .validation import check_int
+
+__all__ = ["ConvolutionalDictionary"]
+
+
+class ConvolutionalDictionary:
+    """Learn convolutional filters by alternating sparse coding and filter updates.
+
+    Minimises, over filters ``d_k`` (``s x s``, ``||d_k|| <= 1``) and codes ``x_{n,k}``,
+
+    .. math::
+
+        F(d, x) = \\frac12 \\sum_n \\| M_n \\odot (b_n - \\sum_k d_k * x_{n,k}) \\|_2^2
+                  + \\lambda \\sum_{n,k} \\|x_{n,k}\\|_1
+
+    on the zero-padded grid (SPEC 1), with ADMM for both steps and, for
+    ``optimizer='cogd'``, the cogradient coupling between codes and filters (SPEC 3).
+
+    Parameters
+    ----------
+    n_filters : int, default 100
+    filter_size : int, default 11
+        Side ``s`` of the square filters.
+    sparsity_weight : float, default 1.0
+        ``lambda``.
+    optimizer : {'admm', 'cogd'}, default 'admm'
+    max_iter : int, default 20
+        Outer iterations (one dictionary step and one coding step each).
+    coding_iter, dictionary_iter : int, default 10
+        Inner ADMM iterations per coding and per dictionary step.
+    encode_iter : int, default 100
+        ADMM iterations of :meth:`encode`.
+    coding_penalty : (float, float) or None, default None
+        ADMM penalties ``(rho_data, rho_sparse)`` of the coding step; None means
+        ``(1, 3 * sparsity_weight)``, the best of a sweep on the fruit protocol (lambda 1) and on
+        a small problem with lambda 0.1 (``rho_sparse`` in 1..10 lambda, ``rho_data`` in 0.3..10).
+    dictionary_penalty : (float, float), default (1.0, 30.0)
+        ADMM penalties ``(rho_data, rho_filter)`` of the dictionary step (same sweep).
+    relaxation : float, default 1.8
+        ADMM over-relaxation in (0, 2).
+    dictionary_solver : {'auto', 'woodbury', 'consensus'}, default 'auto'
+        Filter update of the dictionary step (:mod:`csc.dictionary`): ``'woodbury'`` solves it
+        exactly with ``n_images x n_images`` factors per frequency (cost and memory grow with
+        ``n_images^2``); ``'consensus'`` keeps one filter copy per image; ``'auto'`` keeps one
+        copy per group of at most 10 images (the exact update up to 10 images, linear in the
+        number of images beyond).
+    coupling : {'reference', 'filter'}, default 'reference'
+        CoGD rule: the reference code's entry-wise rule (:func:`csc.coupling.reference_coupling`) or
+        per-filter units (codes' l1 mass vs filter movement, both backtracked to their
+        anchors). The default was chosen by measured objective on the fruit and city protocol
+        (``benchmarks/results/coupling_rules.md``): the reference rule ends within 0.2 % of plain
+        ADMM, the per-filter rule 5-6 % above it.
+    coupling_quantiles : (float, float), default (0.5, 0.5)
+        Quantiles ``alpha`` (codes) and ``beta`` (filters) of the per-filter rule.
+    backtrack_rate : float, default 1.0
+        Fraction of the way back to the anchor for flagged filters.
+    non_negative : bool, default False
+        Constrain codes to be non-negative.
+    channel_axis : int or None, default None
+        Axis of colour channels in the images (None: gray).
+    initial_filters : ndarray of shape (n_filters, s, s) or (n_filters, n_channels, s, s), optional
+        Starting dictionary; random normal (projected) when None.
+    random_state : int, numpy Generator or None
+    checkpoint : str or None
+        Path of an ``.npz`` checkpoint written atomically after every outer iteration; ``fit``
+        resumes from it when it exists and matches the problem.
+    progress : bool, default False
+        Show a progress bar (tqdm) over outer iterations.
+    callback : callable(csc.learn.LearningState) -> bool, optional
+        Called after every outer iteration; returning True stops.
+
+    Attributes
+    ----------
+    filters_ : ndarray of shape (n_filters, s, s) or (n_filters, n_channels, s, s)
+    n_iter_ : int
+    history_ : dict of lists
+        Per outer iteration (index 0 is the initial point): ``objective``, ``data_term``,
+        ``nnz`` (fraction of non-zero code entries), ``seconds`` (cumulative wall time),
+        ``accepted`` and ``backtracked`` (units or entries changed by the coupling), and the wall
+        time of each outer iteration's steps, ``dictionary_seconds``, ``coupling_seconds`` and
+        ``coding_seconds``.
+    codes_ : ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
+        Codes of the training images at the end of ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from csc import ConvolutionalDictionary
+    >>> images = np.random.default_rng(0).standard_normal((2, 24, 24)).astype(np.float32)
+    >>> model = ConvolutionalDictionary(4, 5, max_iter=3, random_state=0).fit(images)
+    >>> model.filters_.shape, model.decode(model.encode(images)).shape
+    ((4, 5, 5), (2, 24, 24))
+    """
+
+    def __init__(self, n_filters=100, filter_size=11, *, sparsity_weight=1.0, optimizer="admm",
+                 max_iter=20, coding_iter=10, dictionary_iter=10, encode_iter=100,
+                 coding_penalty=None, dictionary_penalty=(1.0, 30.0), relaxation=1.8,
+                 dictionary_solver="auto", coupling="reference", coupling_quantiles=(0.5, 0.5),
+                 backtrack_rate=1.0, non_negative=False, channel_axis=None, initial_filters=None,
+                 random_state=None, checkpoint=None, progress=False, callback=None):
+        self.n_filters = n_filters
+        self.filter_size = filter_size
+        self.sparsity_weight = sparsity_weight
+        self.optimizer = optimizer
+        self.max_iter = max_iter
+        self.coding_iter = coding_iter
+        self.dictionary_iter = dictionary_iter
+        self.encode_iter = encode_iter
+        self.coding_penalty = coding_penalty
+        self.dictionary_penalty = dictionary_penalty
+        self.relaxation = relaxation
+        self.dictionary_solver = dictionary_solver
+        self.coupling = coupling
+        self.coupling_quantiles = coupling_quantiles
+        self.backtrack_rate = backtrack_rate
+        self.non_negative = non_negative
+        self.channel_axis = channel_axis
+        self.initial_filters = initial_filters
+        self.random_state = random_state
+        self.checkpoint = checkpoint
+        self.progress = progress
+        self.callback = callback
+
+    # -- scikit-learn style parameters ------------------------------------------------------
+    def get_params(self, deep=True):
+        """Constructor parameters as a dict."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params):
+        """Set constructor parameters; returns ``self``."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"unknown parameter {name!r}; valid: {sorted(valid)}")
+            setattr(self, name, value)
+        return self
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, images, mask=None):
+        """Learn the filters from images, optionally with missing pixels.
+
+        Parameters
+        ----------
+        images : ndarray of shape (n_images, H, W), (H, W), or with a channel axis
+            NumPy or CuPy; float32/float64 kept, integers scaled to [0, 1] (or [-1, 1]) in
+            float32 (:func:`csc.images.as_float`).
+        mask : ndarray of the shape of ``images`` (or without the channel axis), or None
+            1 (True) where a pixel is observed, 0 where it is missing.
+
+        Returns
+        -------
+        self
+        """
+        options = self._options()
+        result = learn_dictionary(
+            images, mask, n_filters=self.n_filters, filter_size=self.filter_size,
+            options=options, channel_axis=self.channel_axis,
+            initial_filters=self.initial_filters, random_state=self.random_state,
+            checkpoint=self.checkpoint, progress=self.progress, callback=self.callback)
+        self.filters_ = result.filters
+        self.codes_ = result.codes
+        self.n_iter_ = result.n_iter
+        self.history_ = result.history
+        self.n_channels_ = result.n_channels
+        return self
+
+    def fit_transform(self, images, mask=None):
+        """Fit, then return the training codes ``codes_``."""
+        return self.fit(images, mask).codes_
+
+    def encode(self, images, mask=None):
+        """Sparse codes of images with the learned filters (ADMM, ``encode_iter`` iterations).
+
+        Parameters
+        ----------
+        images : ndarray of shape (n_images, H, W) (or with channels, as in :meth:`fit`)
+        mask : ndarray of the shape of ``images`` or None
+
+        Returns
+        -------
+        ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
+        """
+        self._check_fitted()
+        options = self._options()
+        signal, weights, xp = self._prepare(images, mask)
+        filters_hat = self._filters_hat(signal.shape[-2:], signal.dtype, xp)
+        result = admm_sparse_code(
+            signal, weights, filters_hat, sparsity_weight=options.sparsity_weight,
+            rho_data=options.coding_penalty[0], rho_sparse=options.coding_penalty[1],
+            max_iter=self.encode_iter, relaxation=options.relaxation,
+            non_negative=options.non_negative, filter_size=self.filter_size, xp=xp,
+        )
+        return result.coefficients
+
+    transform = encode
+
+    def decode(self, codes):
+        """Images synthesised from codes: ``sum_k d_k (*) x_k`` cropped to the image grid.
+
+        Parameters
+        ----------
+        codes : ndarray of shape (n_images, n_filters, Hp, Wp)
+
+        Returns
+        -------
+        ndarray of shape (n_images, Hp - s + 1, Wp - s + 1) (channels last when colour)
+        """
+        self._check_fitted()
+        xp = array_module(codes)
+        if codes.ndim != 4 or codes.shape[1] != self.n_filters:
+            raise ValueError(f"`codes` must have shape (n_images, {self.n_filters}, Hp, Wp), "
+                             f"got {codes.shape}")
+        grid = codes.shape[-2:]
+        if min(grid) < self.filter_size:
+            raise ValueError(f"`codes` grid {grid} is smaller than the filters")
+        filters_hat = self._filters_hat(grid, codes.dtype, xp)
+        images = crop_signal(spatial(synthesize(filters_hat, spectra(codes, xp=xp), xp=xp), grid,
+                                     xp=xp), self.filter_size)
+        return images[:, 0] if self.channel_axis is None else xp.moveaxis(images, 1, -1)
+
+    def objective(self, images, codes, mask=None):
+        """Objective ``F`` (SPEC 1) of codes for images with the learned filters, as a float."""
+        self._check_fitted()
+        signal, weights, xp = self._prepare(images, mask)
+        filters_hat = self._filters_hat(signal.shape[-2:], signal.dtype, xp)
+        return sum(objective_terms(signal, weights, filters_hat, xp.asarray(codes, signal.dtype),
+                                   sparsity_weight=self.sparsity_weight, xp=xp))
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path):
+        """Write the learned filters and the parameters to an ``.npz`` file atomically."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("initial_filters", "callback", "random_state", "checkpoint")}
+        save_dictionary(path, to_numpy(self.filters_), params=params, history=self.history_)
+
+    @classmethod
+    def load(cls, path):
+        """Load a dictionary written by :meth:`save`."""
+        filters, params, history = load_dictionary(path)
+        model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        model.filters_ = filters
+        model.history_ = history
+        model.n_iter_ = max(len(history.get("objective", [])) - 1, 0)
+        model.n_channels_ = 1 if filters.ndim == 3 else filters.shape[1]
+        return model
+
+    # -- internals --------------------------------------------------------------------------
+    def _options(self):
+        check_int("n_filters", self.n_filters, 1)
+        check_int("filter_size", self.filter_size, 1)
+        check_int("encode_iter", self.encode_iter, 1)
+        return LearningOptions(**{name: getattr(self, name)
+                                  for name in LearningOptions.field_names()})
+
+    def _prepare(self, images, mask):
+        """Validated, padded ``(signal, weights, xp)`` for the fitted filters."""
+        return prepare_signal(images, mask, filter_size=self.filter_size,
+                              channel_axis=self.channel_axis,
+                              n_channels=getattr(self, "n_channels_", None))
+
+    def _filters_hat(self, grid, dtype, xp):
+        filters = xp.asarray(self.filters_).astype(float_dtype(dtype))
+        filters = filters[:, None] if filters.ndim == 3 else filters
+        return spectra(pad_filters(filters, grid, xp=xp), xp=xp)
+
+    def _check_fitted(self):
+        if not hasattr(self, "filters_"):
+            raise ValueError("this ConvolutionalDictionary is not fitted yet; call `fit` first")
