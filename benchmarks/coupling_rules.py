@@ -14,8 +14,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cdl_vs_sporco import load_problem, machine  # noqa: E402
+from common import load_problem, machine
 
 RUNS = (("admm", "filter"), ("cogd", "filter"), ("cogd", "reference"))
 

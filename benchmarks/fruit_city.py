@@ -1,6 +1,6 @@
 """Fruit/city tables (SPEC 1.4): ADMM vs CoGD vs SPORCO, seeds, rule variants, a tuned setting.
 
-Every run is one call of :func:`restoration.evaluation.evaluate_set` (the ``cogd evaluate``
+Every run is one call of :func:`restoration.protocol.evaluate_set` (the ``cogd evaluate``
 pipeline) and leaves ``<runs>/<stem>.json`` (+ .md/.csv; figures for the strict seed-0 runs).
 Runs whose JSON exists are skipped, so an interrupted grid resumes; the report is regenerated
 from whatever JSON files exist and lists the missing runs.
@@ -32,12 +32,13 @@ import types
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))
-from cdl_vs_sporco import machine, run_sporco  # noqa: E402
+from restoration import protocol
+from restoration.figures import plot_convergence
+from restoration.reports import write_results
 
-from restoration import evaluation  # noqa: E402
+from common import machine, run_sporco
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SETS = ("fruit", "city")
 TASKS = ("reconstruct", "inpaint")
@@ -96,13 +97,13 @@ def run_specs(args):
 
 def run_sporco_protocol(set_name, task, seed, sporco_iter):
     """SPORCO on the protocol's images, mask and initial dictionary; a result dict like
-    :func:`restoration.evaluation.evaluate`'s."""
+    :func:`restoration.protocol.evaluate`'s."""
     from csc import ConvolutionalDictionary
 
-    images = evaluation.load_protocol_images(set_name)
-    mask = evaluation.protocol_mask(images.shape, seed) if task == "inpaint" else \
+    images = protocol.load_protocol_images(set_name)
+    mask = protocol.protocol_mask(images.shape, seed) if task == "inpaint" else \
         np.ones(images.shape, bool)
-    initial = evaluation.initial_dictionary(100, 11, seed)
+    initial = protocol.initial_dictionary(100, 11, seed)
     options = types.SimpleNamespace(n_filters=100, filter_size=11, sparsity_weight=1.0,
                                     sporco_iter=sporco_iter, sporco_planner="FFTW_MEASURE",
                                     dtype="float32")
@@ -119,11 +120,11 @@ def run_sporco_protocol(set_name, task, seed, sporco_iter):
     else:
         codes = result["codes"].astype(np.float32)
     restored = np.asarray(model.decode(codes), dtype=np.float64)
-    rows = [dict(image=i + 1, **evaluation.image_metrics(t, r, m if task == "inpaint" else None))
+    rows = [dict(image=i + 1, **protocol.image_metrics(t, r, m if task == "inpaint" else None))
             for i, (t, r, m) in enumerate(zip(images, restored, mask, strict=True))]
     return {"config": {"set": set_name, "task": task, "optimizer": "sporco", "seed": seed,
                        "max_iter": sporco_iter, "sparsity_weight": 1.0},
-            "per_image": rows, "averages": evaluation.summarize(rows),
+            "per_image": rows, "averages": protocol.summarize(rows),
             "objective": result["objective"][-1], "nnz": result["nnz"][-1],
             "encode_objective": encode_objective, "encode_nnz": encode_nnz,
             "fit_seconds": result["seconds"][-1], "seconds": time.perf_counter() - start,
@@ -145,9 +146,9 @@ def run_grid(args):
                 json.dump(result, stream, indent=1)
             os.replace(path + ".partial", path)
         else:
-            result = evaluation.evaluate_set(**options)
+            result = protocol.evaluate_set(**options)
             figures = group == "strict" and options["seed"] == 0
-            evaluation.write_results(result, args.runs, force=True, figures=figures, stem=stem)
+            write_results(result, args.runs, force=True, figures=figures, stem=stem)
         print(f"  objective {result['objective']:.1f} nnz {result['nnz']:.5f} PSNR(papers) "
               f"{result['averages']['protocol_psnr']:.2f} in {result['seconds']:.0f} s",
               flush=True)
@@ -217,7 +218,7 @@ def report(runs, args, command):
     for name in SETS:
         for task in TASKS:
             lines += [f"### {name}, {task}", ""] + HEADER
-            for paper, values in evaluation.PUBLISHED.items():
+            for paper, values in protocol.PUBLISHED.items():
                 psnr_value, ssim_value = values[(name, task)]
                 lines.append(f"| {paper} (published) | - | {psnr_value:.2f} | {ssim_value:.4f} | "
                              "- | - | - | - | - | - |")
@@ -327,7 +328,7 @@ def report(runs, args, command):
                   f"{args.tuned_iter} outer iterations, seed 0, applied identically to ADMM and "
                   "CoGD", ""] + HEADER
         for name, task in tuned:
-            floor = evaluation.PUBLISHED["CoGD"][(name, task)][0]
+            floor = protocol.PUBLISHED["CoGD"][(name, task)][0]
             for optimizer in ("admm", "cogd"):
                 stem = f"tuned_{name}_{task}_{optimizer}_seed0"
                 if stem in runs:
@@ -355,7 +356,7 @@ def convergence_figures(runs, args):
                 if values:
                     histories[optimizer.upper()] = values
             if histories:
-                evaluation.plot_convergence(
+                plot_convergence(
                     histories, os.path.join(args.figures, f"fruit_city_{name}_{task}.png"),
                     title=f"{name} {task}: ADMM vs CoGD, seeds {args.seeds}")
 

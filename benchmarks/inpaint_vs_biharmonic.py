@@ -23,10 +23,9 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cdl_vs_sporco import cpu_description  # noqa: E402  (a sibling script, not a package)
+from restoration.io import write_text
 
-from restoration.io import write_text  # noqa: E402
+from common import cpu_description
 
 IMAGES = ("camera", "astronaut", "coins", "brick")
 EXTRA_IMAGES = ("grass", "gravel", "moon", "text")
@@ -66,15 +65,15 @@ def make_mask(kind, shape, seed):
 def run(name, image, kind, seed, args):
     from skimage.restoration import inpaint_biharmonic
 
-    from restoration import inpaint
+    from restoration import restore
     from restoration.metrics import psnr, psnr_missing, ssim
 
     mask = make_mask(kind, image.shape, seed)
     start = time.perf_counter()
     baseline = inpaint_biharmonic(np.where(mask, image, 0), ~mask)
     baseline_seconds = time.perf_counter() - start
-    ours, info = inpaint(image, mask, max_iter=args.max_iter,
-                         sparsity_weight=args.sparsity_weight, return_info=True)
+    info = restore(image, mask, max_iter=args.max_iter, sparsity_weight=args.sparsity_weight)
+    ours = info.image
     row = {"image": name, "shape": list(image.shape), "mask": kind,
            "missing": float(1 - mask.mean()), "objective": info.objective, "nnz": info.nnz,
            "seconds": info.seconds, "biharmonic_seconds": baseline_seconds,

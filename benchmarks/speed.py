@@ -36,7 +36,6 @@ import cProfile
 import json
 import os
 import pstats
-import resource
 import subprocess
 import sys
 import time
@@ -44,8 +43,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cdl_vs_sporco import load_problem  # noqa: E402  (a sibling script, not a package)
+from common import load_problem, peak_memory_gib, run_ours, run_sporco, time_to_reach
+from common import machine as describe_machine
 
 SCALING = {"n_images": (10, 40, 160), "size": (100, 256, 512), "n_filters": (32, 100, 256)}
 SOLVERS = ("woodbury", "auto", "consensus")
@@ -56,7 +55,7 @@ PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "coins", "moon", "brick", 
 
 def scaling_images(n_images, size):
     """LCN gray images for one scaling case (see the module docstring)."""
-    from data import load_image_set
+    from restoration.datasets import load_image_set
     from restoration.preprocess import local_contrast_normalize, rgb_to_gray
 
     if size == 100:
@@ -84,19 +83,8 @@ def scaling_images(n_images, size):
 
 def run_case(n_images, size, n_filters, dtype, max_iter, solver="auto"):
     """One scaling case in this process; returns its timings and peak memory."""
-    import csc.learn
     from csc import ConvolutionalDictionary
 
-    dictionary_seconds = []
-    update = csc.learn.admm_dictionary_update
-
-    def timed_update(*args, **kwargs):
-        start = time.perf_counter()
-        result = update(*args, **kwargs)
-        dictionary_seconds.append(time.perf_counter() - start)
-        return result
-
-    csc.learn.admm_dictionary_update = timed_update
     images = scaling_images(n_images, size).astype(dtype)
     initial = np.random.default_rng(0).standard_normal((n_filters, 11, 11))
     model = ConvolutionalDictionary(n_filters, 11, max_iter=max_iter, initial_filters=initial,
@@ -106,7 +94,8 @@ def run_case(n_images, size, n_filters, dtype, max_iter, solver="auto"):
     return {"n_images": n_images, "size": size, "n_filters": n_filters, "solver": solver,
             "seconds_per_iteration": float(np.median(seconds[1:])),
             "first_iteration_seconds": float(seconds[0]),
-            "dictionary_seconds": float(np.median(dictionary_seconds[1:])),
+            # iterations 3.. (iteration 1 has no dictionary step: its codes are still zero)
+            "dictionary_seconds": float(np.median(model.history_["dictionary_seconds"][3:])),
             "objective": model.history_["objective"][-1], "peak_rss_gib": peak_memory_gib()}
 
 
@@ -115,16 +104,6 @@ def run_in_subprocess(*case):
     output = subprocess.run([sys.executable, os.path.abspath(__file__), "--case",
                              json.dumps(case)], check=True, capture_output=True, text=True)
     return json.loads(output.stdout.strip().splitlines()[-1])
-
-
-def peak_memory_gib():
-    """Peak resident memory of this process (``VmHWM``; ``ru_maxrss`` would include the
-    parent's memory at fork time)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2 ** 20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
 
 
 def profile_fit(images, max_iter):
@@ -158,7 +137,6 @@ def profile_fit(images, max_iter):
 
 
 def compare(dtype, args):
-    from cdl_vs_sporco import run_ours, run_sporco, time_to_reach
 
     images, mask = load_problem("fruit", 0.0, 0)
     initial = np.random.default_rng(0).standard_normal((100, 11, 11))
@@ -224,12 +202,10 @@ def fft_timings():
 
 
 def machine():
-    from cdl_vs_sporco import machine as describe
-
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     import numba
 
-    return f"{describe()}, Numba {numba.__version__}, {memory:.0f} GiB RAM"
+    return f"{describe_machine()}, Numba {numba.__version__}, {memory:.0f} GiB RAM"
 
 
 def fit_exponent(factors, seconds):

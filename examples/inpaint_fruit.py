@@ -29,7 +29,7 @@ def to_uint8(images, low, high):
 
 def main(argv=None):
     from csc import ConvolutionalDictionary
-    from data import load_image_set
+    from restoration.datasets import load_image_set
     from restoration.preprocess import local_contrast_normalize, rgb_to_gray
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -1,5 +1,5 @@
 """Image restoration on arrays and files: inpaint, reconstruct, metrics, the `cogd` CLI."""
 
-from .inpainting import RestorationInfo, inpaint, load_dictionary, reconstruct
+from .inpainting import Restoration, inpaint, load_dictionary, reconstruct, restore
 
-__all__ = ["RestorationInfo", "inpaint", "load_dictionary", "reconstruct"]
+__all__ = ["Restoration", "inpaint", "load_dictionary", "reconstruct", "restore"]

@@ -146,7 +146,7 @@ def _as_unit(image):
 
 
 def _inpaint(args):
-    from .inpainting import inpaint
+    from .inpainting import restore
 
     if args.input is None and args.mask is None and args.missing is None:
         args.missing = 0.5
@@ -155,10 +155,11 @@ def _inpaint(args):
     output = _restoration_output(args, "inpainted_camera.png")
     image, mask, name = _restoration_input(args)
     channel_axis = -1 if image.ndim == 3 else None
-    restored, info = _user_input(
-        inpaint, image, mask, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
+    info = _user_input(
+        restore, image, mask, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
         max_iter=args.max_iter, learn=args.learn, channel_axis=channel_axis,
-        progress=not args.quiet, return_info=True)
+        progress=not args.quiet)
+    restored = info.image
     _user_input(write_image, output, restored, like=image.dtype)
     print(f"{name}: {1 - mask.mean():.0%} of {mask.size} pixels missing -> {output}")
     _report("inpaint", info)
@@ -174,15 +175,15 @@ def _inpaint(args):
 
 
 def _reconstruct(args):
-    from .inpainting import reconstruct
+    from .inpainting import restore
 
     output = _restoration_output(args, "reconstructed_camera.png")
     image, _, name = _restoration_input(args)
     channel_axis = -1 if image.ndim == 3 else None
-    restored, info = _user_input(
-        reconstruct, image, args.dictionary, sparsity_weight=args.sparsity_weight,
-        max_iter=args.max_iter, channel_axis=channel_axis, progress=not args.quiet,
-        return_info=True)
+    info = _user_input(
+        restore, image, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
+        max_iter=args.max_iter, channel_axis=channel_axis, progress=not args.quiet)
+    restored = info.image
     _user_input(write_image, output, restored, like=image.dtype)
     print(f"{name} -> {output}")
     _report("reconstruct", info)
@@ -192,26 +193,27 @@ def _reconstruct(args):
 
 
 def _evaluate(args):
-    from . import evaluation
+    from .figures import require_matplotlib
+    from .protocol import evaluate_set
+    from .reports import output_paths, result_stem, write_results
 
     if not os.path.isdir(args.out_dir):
         raise UsageError(f"--out-dir {args.out_dir} is not an existing folder")
     config = {"set": args.set, "task": args.task, "optimizer": args.optimizer, "seed": args.seed}
-    paths = evaluation.output_paths(args.out_dir, evaluation.result_stem(config),
-                                    figures=args.figures)
+    paths = output_paths(args.out_dir, result_stem(config), figures=args.figures)
     for path in paths.values():
         _check_output(path, args.force)
     if args.figures:
         try:
-            evaluation.require_pyplot()
+            require_matplotlib()
         except ImportError as error:
             raise UsageError(f"{error}; or pass --no-figures") from None
     try:
-        result = evaluation.evaluate_set(
+        result = evaluate_set(
             args.set, task=args.task, optimizer=args.optimizer, seed=args.seed,
             max_iter=args.max_iter, sparsity_weight=args.sparsity_weight, coupling=args.coupling,
             n_filters=args.n_filters, filter_size=args.filter_size, progress=not args.quiet)
-        evaluation.write_results(result, args.out_dir, force=args.force, figures=args.figures)
+        write_results(result, args.out_dir, force=args.force, figures=args.figures)
     except (ValueError, FileExistsError) as error:
         raise UsageError(str(error)) from None
     averages = result["averages"]

@@ -1,10 +1,11 @@
-"""Reading and writing images (PNG, JPEG, TIFF via imageio) and files, writes atomic."""
+"""Reading and writing images (PNG, JPEG, TIFF via imageio) and text files; every write is
+atomic (:func:`csc.persistence.atomic_write`, re-exported here)."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from csc.persistence import atomic_write
 
 __all__ = ["read_image", "read_mask", "write_image", "atomic_write", "write_text",
            "IMAGE_SUFFIXES"]
@@ -92,25 +93,6 @@ def write_image(path, image, like=np.uint8):
     else:
         stored = np.round(image * 255).astype(np.uint8)
     atomic_write(path, lambda temporary: iio.imwrite(temporary, stored))
-
-
-def atomic_write(path, write):
-    """Call ``write(temporary_path)``, then rename the temporary file onto ``path``.
-
-    The temporary file lies in the destination's folder and keeps its suffix (so that writers
-    choosing the format from it work); it is removed if ``write`` fails.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1]
-    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=folder)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def write_text(path, text):

@@ -38,6 +38,12 @@ def psnr(reference, estimate, *, data_range=1.0):
     -------
     float
         ``inf`` when the images are equal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(psnr(np.zeros(4), np.full(4, 0.1)), 2)
+    20.0
     """
     reference, estimate = _pair(reference, estimate)
     return _peak_snr(np.mean((reference - estimate) ** 2), data_range)

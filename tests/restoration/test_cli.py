@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from csc import ConvolutionalDictionary
-from data import image_paths
 from restoration.cli import main
+from restoration.datasets import image_paths
 
 FRUIT = [str(path) for path in image_paths("fruit")[:2]]
 SMALL = ["--n-filters", "4", "--filter-size", "5", "--max-iter", "2", "--quiet"]

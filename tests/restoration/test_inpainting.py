@@ -3,8 +3,10 @@ import pytest
 from skimage.restoration import inpaint_biharmonic
 
 import restoration.inpainting as inpainting
-from restoration import inpaint, load_dictionary, reconstruct
+import restoration.tiling as tiling
+from restoration import inpaint, load_dictionary, reconstruct, restore
 from restoration.metrics import psnr_missing
+from restoration.tiling import code_detail
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,8 @@ def test_default_dictionary_is_shipped_normalised(filters):
 def test_inpaint_keeps_observed_pixels_and_beats_biharmonic_on_a_sparse_image(filters):
     image = sparse_image(filters)
     mask = np.random.default_rng(1).random(image.shape) >= 0.5
-    restored, info = inpaint(image, mask, max_iter=100, sparsity_weight=0.05, return_info=True)
+    info = restore(image, mask, max_iter=100, sparsity_weight=0.05)
+    restored = info.image
     assert restored.shape == image.shape and restored.dtype == np.float64
     np.testing.assert_array_equal(restored[mask], image[mask])
     assert 0 <= restored.min() and restored.max() <= 1
@@ -71,8 +74,9 @@ def test_tiles_agree_with_the_whole_image(filters, monkeypatch):
     image = sparse_image(filters, (100, 90), n_atoms=30)
     mask = np.random.default_rng(4).random(image.shape) >= 0.5
     whole = inpaint(image, mask, max_iter=30)
-    monkeypatch.setattr(inpainting, "TILE_PIXELS", 96 * 96)  # cores of 64 pixels, margin 16
-    tiled, info = inpaint(image, mask, max_iter=30, return_info=True)
+    monkeypatch.setattr(tiling, "TILE_PIXELS", 96 * 96)  # cores of 64 pixels, margin 16
+    info = restore(image, mask, max_iter=30)
+    tiled = info.image
     assert info.n_tiles == 4
     assert np.max(np.abs(tiled - whole)) < 0.02
     assert np.mean(np.abs(tiled - whole)) < 1e-3
@@ -82,17 +86,29 @@ def test_reconstruct_approximates_better_with_less_sparsity(filters):
     image = sparse_image(filters)
     errors, nnzs = [], []
     for weight in (0.5, 0.1, 0.02):
-        restored, info = reconstruct(image, sparsity_weight=weight, max_iter=60, return_info=True)
+        info = restore(image, sparsity_weight=weight, max_iter=60)
+        restored = info.image
+        np.testing.assert_array_equal(restored, reconstruct(image, sparsity_weight=weight,
+                                                            max_iter=60))
         errors.append(np.mean((restored - image) ** 2))
         nnzs.append(info.nnz)
     assert errors[0] > errors[1] > errors[2] and nnzs[0] < nnzs[1] < nnzs[2]
 
 
-def test_learn_adapts_the_dictionary(filters):
+def test_learn_adapts_the_dictionary(filters, monkeypatch):
     image = sparse_image(filters, (40, 40))
     mask = np.random.default_rng(5).random(image.shape) >= 0.5
     restored = inpaint(image, mask, learn=True, learn_iter=2, max_iter=5)
     np.testing.assert_array_equal(restored[mask], image[mask])
+    # the coding used the adapted filters: not the given ones, and not the default result
+    used = []
+    monkeypatch.setattr(inpainting, "code_detail",
+                        lambda detail, observed, filters, **options: used.append(filters)
+                        or code_detail(detail, observed, filters, **options))
+    adapted = inpaint(image, mask, learn=True, learn_iter=2, max_iter=5)
+    np.testing.assert_array_equal(adapted, restored)
+    assert used[0].shape == filters.shape and not np.allclose(used[0], filters, atol=1e-3)
+    assert not np.array_equal(inpaint(image, mask, max_iter=5)[~mask], restored[~mask])
 
 
 @pytest.mark.parametrize("image,mask,kwargs,message", [

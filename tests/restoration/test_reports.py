@@ -5,74 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from restoration import evaluation
+from restoration import reports
 from restoration.cli import main
-from restoration.metrics import protocol_psnr, protocol_ssim, psnr, psnr_missing, ssim
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = dict(n_filters=4, filter_size=5, max_iter=2)
-
-
-@pytest.fixture(scope="module")
-def tiny_images():
-    return evaluation.load_protocol_images("fruit")[:2, :24, :24]
-
-
-@pytest.fixture
-def tiny_set(monkeypatch, tiny_images):
-    monkeypatch.setattr(evaluation, "load_protocol_images", lambda name: tiny_images.copy())
-    return tiny_images
-
-
-@pytest.fixture(scope="module")
-def inpainted(tiny_images):
-    return evaluation.evaluate(tiny_images, task="inpaint", optimizer="cogd", seed=3,
-                               set_name="fruit", **TINY)
-
-
-def test_averages_are_means_of_the_per_image_values(inpainted):
-    for key in evaluation.METRIC_KEYS:
-        values = [row[key] for row in inpainted["per_image"]]
-        assert inpainted["averages"][key] == pytest.approx(np.mean(values), rel=1e-12)
-
-
-def test_metrics_equal_restoration_metrics_on_the_same_arrays(inpainted):
-    arrays = inpainted["arrays"]
-    for index, row in enumerate(inpainted["per_image"]):
-        truth, restored, mask = (arrays[k][index] for k in ("truth", "restored", "mask"))
-        data_range = truth.max() - truth.min()
-        assert row["protocol_psnr"] == protocol_psnr(truth, restored)
-        assert row["protocol_ssim"] == protocol_ssim(truth, restored)
-        assert row["psnr"] == psnr(truth, restored, data_range=data_range)
-        assert row["ssim"] == ssim(truth, restored, data_range=data_range)
-        assert row["psnr_missing"] == psnr_missing(truth, restored, mask, data_range=data_range)
-
-
-def test_inpainting_mask_keeps_three_quarters_and_depends_on_the_seed(inpainted):
-    mask = inpainted["arrays"]["mask"]
-    assert 0.65 < mask.mean() < 0.85
-    np.testing.assert_array_equal(mask, evaluation.protocol_mask(mask.shape, 3))
-    assert not np.array_equal(mask, evaluation.protocol_mask(mask.shape, 4))
-    np.testing.assert_array_equal(inpainted["arrays"]["observed"],
-                                  inpainted["arrays"]["truth"] * mask)
-    assert inpainted["encode_objective"] > 0 and 0 <= inpainted["encode_nnz"] <= 1
-
-
-def test_reconstruction_has_no_missing_pixel_metric_and_a_monotone_history(tiny_images):
-    result = evaluation.evaluate(tiny_images, task="reconstruct", optimizer="admm", **TINY)
-    assert result["averages"]["psnr_missing"] is None
-    assert result["encode_objective"] is None
-    objective = result["history"]["objective"]
-    assert len(objective) == TINY["max_iter"] + 1
-    assert all(b <= a for a, b in zip(objective, objective[1:], strict=False))
-    assert result["objective"] == objective[-1]
 
 
 def test_tables_agree_with_the_result(inpainted, tmp_path):
-    paths = evaluation.write_results(inpainted, str(tmp_path), figures=False)
+    paths = reports.write_results(inpainted, str(tmp_path), figures=False)
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths.values())
     with open(paths["json"]) as stream:
         stored = json.load(stream)
@@ -90,30 +32,22 @@ def test_tables_agree_with_the_result(inpainted, tmp_path):
 def test_outputs_are_refused_without_force_and_written_atomically(inpainted, tmp_path,
                                                                   monkeypatch):
     pytest.importorskip("matplotlib")
-    paths = evaluation.write_results(inpainted, str(tmp_path))
+    paths = reports.write_results(inpainted, str(tmp_path))
     assert {"convergence", "filters", "panel"} <= set(paths)
     for path in paths.values():
         assert os.path.getsize(path) > 0
     with pytest.raises(FileExistsError, match="force"):
-        evaluation.write_results(inpainted, str(tmp_path))
+        reports.write_results(inpainted, str(tmp_path))
     before = {name: Path(tmp_path, name).read_bytes() for name in os.listdir(tmp_path)}
 
     def failing_replace(source, target):
         raise OSError("disk full")
 
-    monkeypatch.setattr(evaluation.os, "replace", failing_replace)
+    monkeypatch.setattr(reports.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
-        evaluation.write_results(inpainted, str(tmp_path), force=True)
+        reports.write_results(inpainted, str(tmp_path), force=True)
     after = {name: Path(tmp_path, name).read_bytes() for name in os.listdir(tmp_path)}
     assert after == before  # old files intact, no temporary left behind
-
-
-def test_convergence_helper_draws_several_methods(tmp_path):
-    pytest.importorskip("matplotlib")
-    path = tmp_path / "admm_vs_cogd.png"
-    evaluation.plot_convergence({"ADMM": [[3.0, 2.0, 1.5], [3.1, 2.2, 1.4]],
-                                 "CoGD": [3.0, 1.9, 1.2]}, str(path), title="toy")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_evaluate_command_writes_tables_and_figures_then_refuses(tiny_set, tmp_path, capsys):

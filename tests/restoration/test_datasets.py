@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from data import image_paths, load_image_set
+from restoration.datasets import image_paths, load_image_set
 
 
 @pytest.mark.parametrize("name", ["fruit", "city"])
