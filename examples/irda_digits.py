@@ -31,20 +31,18 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nets import (  # noqa: E402
+from nets import (
     IRDA,
     RVS,
     ProxSGD,
     SmallCNN,
     SqrtProxSGD,
     irda_init_,
-    irda_param_groups,
     prunable_weights,
     recalibrate_bn,
     sparsity,
 )
+from nets.irda import irda_param_groups
 
 
 def load_data():

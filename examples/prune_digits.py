@@ -42,15 +42,15 @@ from nets import (
     CoGD,
     SoftMaskFISTA,
     bn_scale_scores,
-    distillation_loss,
     mask_pairs,
-    masked_blocks,
     measure_cost,
     plan_for_macs,
     plan_from_masks,
     recalibrate_bn,
     remove_channels,
 )
+from nets.distillation import LogitDiscriminator, adversarial_losses, distillation_loss
+from nets.masks import masked_blocks
 
 ARCHITECTURES = {"resnet20": nets.resnet20, "resnet56": nets.resnet56}
 
@@ -157,7 +157,7 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
                 partner_quantile=args.quantile) if use_cogd else None
     discriminator = d_optimizer = None
     if args.gal:
-        discriminator = nets.LogitDiscriminator(10)
+        discriminator = LogitDiscriminator(10)
         d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
     target = None
     if args.target_reduction is not None:
@@ -171,8 +171,8 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
         for index, x, y in batches(train, args.batch_size, generator):
             loss, logits = student_loss(student, teacher_out, index, x, y, args)
             if discriminator is not None:
-                g_loss, d_loss = nets.adversarial_losses(discriminator, logits,
-                                                         teacher_out[1][index])
+                g_loss, d_loss = adversarial_losses(discriminator, logits,
+                                                    teacher_out[1][index])
                 d_optimizer.zero_grad()
                 d_loss.backward(retain_graph=True)
                 d_optimizer.step()

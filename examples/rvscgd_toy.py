@@ -27,9 +27,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nets import rvscgd_toy  # noqa: E402
+from nets.rvscgd_toy import rvscgd_toy
 
 
 def sparse_teacher(n_features, generator):

@@ -1,133 +1,76 @@
-"""PyTorch companion: CoGD coupling for BN/mask pruning, iRDA, RVSCGD binarized networks."""
+"""PyTorch companion: CoGD coupling for BN/mask pruning, iRDA, binarized networks with RVS.
 
-from .binarized import (
-    RVS,
-    BinarizedReLU,
-    RVSCGDResult,
-    binarized_relu,
-    coarse_gradient,
-    population_coarse_gradient,
-    population_loss,
-    prox_l0,
-    prox_l1,
-    prox_penalty,
-    prox_transformed_l1,
-    prunable_weights,
-    rvscgd_toy,
-    toy_output,
-    transformed_l1,
-)
-from .cogd import (
-    BacktrackResult,
-    CoGD,
-    CouplingReport,
-    backtrack_update,
-    conv_bn_pairs,
-    revival_update,
-    unit_scores,
-)
-from .irda import (
-    IRDA,
-    LayerSparsity,
-    ProxSGD,
-    SparsityReport,
-    SqrtProxSGD,
-    irda_init_,
-    irda_param_groups,
-    irda_update,
-    prox_sgd_update,
-    soft_threshold,
-    sparsity,
-)
-from .models import (
-    BasicBlock,
-    CifarResNet,
-    SmallCNN,
-    SoftMask,
-    resnet18,
-    resnet20,
-    resnet56,
-    resnet110,
-)
+The top level holds what an ordinary training loop reaches for: the optimizers, the models, the
+pruning steps and the cost and sparsity counters. Everything else (pure update functions,
+proximal operators, result types, the RVSCGD toy model, distillation losses) is imported from
+its submodule:
+
+=========================  =====================================================================
+``nets.cogd``              CoGD coupling rules on (BN scale or soft mask, conv) pairs
+``nets.optim``             ``ProximalOptimizer``, the ``step`` skeleton of the optimizers below
+``nets.irda``              iRDA: ``irda_update``, ``IRDA``, ``irda_init_``, ``irda_param_groups``
+``nets.prox_sgd``          prox-SGD baselines: ``prox_sgd_update``, ``ProxSGD``, ``SqrtProxSGD``
+``nets.prox``              thresholding operators: ``prox_l1``, ``prox_l0``, transformed l1
+``nets.sparsity``          zero counting: ``sparsity``, ``SparsityReport``, ``LayerSparsity``
+``nets.binarized``         ``BinarizedReLU``, ``binarized_relu`` (straight-through gradient)
+``nets.rvs``               relaxed variable splitting: ``RVS``, ``prunable_weights``
+``nets.rvscgd_toy``        the paper's one-hidden-layer teacher-student toy and its trainer
+``nets.models``            ``SmallCNN``, CIFAR ResNets, ``BasicBlock``, ``SoftMask``
+``nets.masks``             soft-mask training: ``SoftMaskFISTA``, ``mask_pairs``, ``compute_mask``
+``nets.pruning``           plans, ``remove_channels``, ``recalibrate_bn``
+``nets.cost``              ``measure_cost``, ``count_parameters``, ``macs_per_channel``
+``nets.distillation``      ``distillation_loss``, GAL's ``LogitDiscriminator``
+=========================  =====================================================================
+"""
+
+from .binarized import BinarizedReLU
+from .cogd import CoGD, conv_bn_pairs
+from .cost import measure_cost
+from .irda import IRDA, irda_init_
+from .masks import SoftMaskFISTA, compute_mask, mask_pairs
+from .models import SmallCNN, SoftMask, resnet18, resnet20, resnet56, resnet110
+from .prox_sgd import ProxSGD, SqrtProxSGD
 from .pruning import (
-    LogitDiscriminator,
-    ModelCost,
-    PruningPlan,
-    SoftMaskFISTA,
-    adversarial_losses,
     bn_scale_scores,
-    compute_mask,
-    count_parameters,
-    distillation_loss,
-    fista_mask_update,
-    mask_pairs,
-    masked_blocks,
-    measure_cost,
     plan_for_macs,
     plan_from_masks,
     plan_from_scores,
     recalibrate_bn,
     remove_channels,
 )
+from .rvs import RVS, prunable_weights
+from .sparsity import sparsity
 
 __all__ = [
-    "IRDA",
-    "RVS",
-    "BacktrackResult",
-    "BasicBlock",
-    "BinarizedReLU",
-    "CifarResNet",
+    # optimizers
     "CoGD",
-    "CouplingReport",
-    "LayerSparsity",
-    "LogitDiscriminator",
-    "ModelCost",
+    "IRDA",
     "ProxSGD",
-    "PruningPlan",
-    "RVSCGDResult",
-    "SmallCNN",
-    "SoftMask",
-    "SoftMaskFISTA",
-    "SparsityReport",
     "SqrtProxSGD",
-    "adversarial_losses",
-    "backtrack_update",
-    "binarized_relu",
-    "bn_scale_scores",
-    "coarse_gradient",
-    "compute_mask",
-    "conv_bn_pairs",
-    "count_parameters",
-    "distillation_loss",
-    "fista_mask_update",
-    "irda_init_",
-    "irda_param_groups",
-    "irda_update",
-    "mask_pairs",
-    "masked_blocks",
-    "measure_cost",
-    "plan_for_macs",
-    "plan_from_masks",
-    "plan_from_scores",
-    "population_coarse_gradient",
-    "population_loss",
-    "prox_l0",
-    "prox_l1",
-    "prox_penalty",
-    "prox_sgd_update",
-    "prox_transformed_l1",
-    "prunable_weights",
-    "recalibrate_bn",
-    "remove_channels",
+    "SoftMaskFISTA",
+    "RVS",
+    # layers and models
+    "BinarizedReLU",
+    "SoftMask",
+    "SmallCNN",
     "resnet18",
     "resnet20",
     "resnet56",
     "resnet110",
-    "revival_update",
-    "rvscgd_toy",
-    "soft_threshold",
+    # what the optimizers act on
+    "conv_bn_pairs",
+    "mask_pairs",
+    "prunable_weights",
+    "irda_init_",
+    # pruning
+    "compute_mask",
+    "bn_scale_scores",
+    "plan_from_masks",
+    "plan_from_scores",
+    "plan_for_macs",
+    "remove_channels",
+    "recalibrate_bn",
+    # measuring
+    "measure_cost",
     "sparsity",
-    "toy_output",
-    "transformed_l1",
-    "unit_scores",
 ]

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from csc.coupling import KERNELS, asynchronous_units, backtrack, revive_collapsed_masks
+from csc.validation import check_choice, check_in_range
 
 __all__ = [
     "CoGD",
@@ -105,6 +106,16 @@ def backtrack_update(sparse, partner, sparse_anchor, partner_anchor, *, partner_
     Returns
     -------
     BacktrackResult
+
+    Examples
+    --------
+    >>> sparse = torch.tensor([0.0, 0.9, 1.1, 0.1])  # unit 0 collapsed, its filter grew
+    >>> partner = torch.tensor([3.0, 1.0, 1.0, 0.2]).view(4, 1)
+    >>> result = backtrack_update(sparse, partner, torch.ones(4), torch.ones(4, 1))
+    >>> result.units
+    tensor([ True, False, False, False])
+    >>> result.sparse
+    tensor([1.0000, 0.9000, 1.1000, 0.1000])
     """
     units = asynchronous_units(
         unit_scores(sparse, axis=0), unit_scores(partner, axis=partner_axis),
@@ -160,6 +171,12 @@ def conv_bn_pairs(model: nn.Module) -> list[tuple[Tensor, Tensor]]:
     Returns
     -------
     list of (Tensor of shape (C,), Tensor of shape (C, C_in, kh, kw))
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    >>> [tuple(t.shape) for t in conv_bn_pairs(model)[0]]
+    [(4,), (4, 3, 3, 3)]
     """
     pairs, last_conv = [], None
     for module in model.modules():
@@ -254,18 +271,13 @@ class CoGD(torch.optim.Optimizer):
                  revival=0.75):
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"`optimizer` must be a torch.optim.Optimizer, got {type(optimizer)}")
-        if rule not in RULES:
-            raise ValueError(f"`rule` must be one of {RULES}, got {rule!r}")
+        check_choice("rule", rule, RULES)
         if kernel is None:
             kernel = "linear" if rule == "backtrack" else "sqrt"
-        if kernel not in KERNELS:
-            raise ValueError(f"`kernel` must be one of {KERNELS}, got {kernel!r}")
-        for name, value in (("sparse_quantile", sparse_quantile),
-                            ("partner_quantile", partner_quantile)):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1], got {value!r}")
-        if not 0.0 < rate <= 1.0:
-            raise ValueError(f"`rate` must be in (0, 1], got {rate!r}")
+        check_choice("kernel", kernel, KERNELS)
+        check_in_range("sparse_quantile", sparse_quantile, 0, 1)
+        check_in_range("partner_quantile", partner_quantile, 0, 1)
+        check_in_range("rate", rate, 0, 1, closed=(False, True))
         if partner_axis is None:
             partner_axis = 0 if rule == "backtrack" else 1
         pairs = list(pairs)

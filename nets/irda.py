@@ -1,8 +1,10 @@
-"""Iterative regularized dual averaging (iRDA) and proximal-SGD baselines for sparse CNNs.
+"""Iterative regularized dual averaging (iRDA) for sparse CNNs.
 
-The update maths lives in pure functions (:func:`soft_threshold`, :func:`irda_update`,
-:func:`prox_sgd_update`) that can be tested on bare tensors; the optimizers are thin
-``torch.optim.Optimizer`` subclasses around them.
+The update maths lives in the pure function :func:`irda_update`, testable on bare tensors; the
+optimizer :class:`IRDA` is a thin :class:`~nets.optim.ProximalOptimizer` around it.
+:func:`irda_init_` is the paper's large-scale initialisation and :func:`irda_param_groups`
+chooses which parameters get the :math:`\\ell_1` term. The proximal-SGD baselines are in
+:mod:`nets.prox_sgd`, the zero counting in :mod:`nets.sparsity`.
 
 References
 ----------
@@ -15,62 +17,26 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from csc.validation import check_choice, check_int, check_nonnegative, check_positive
+
+from .optim import ProximalOptimizer
+from .prox import prox_l1
+
 __all__ = [
     "IRDA",
-    "ProxSGD",
-    "SqrtProxSGD",
-    "LayerSparsity",
-    "SparsityReport",
     "irda_init_",
     "irda_param_groups",
     "irda_update",
-    "prox_sgd_update",
-    "soft_threshold",
-    "sparsity",
 ]
 
-
-def _check_nonnegative(name, value):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-        raise ValueError(f"`{name}` must be a number >= 0, got {value!r}")
+_CENTERS = ("zero", "initial")
 
 
-def _check_positive(name, value):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"`{name}` must be a number > 0, got {value!r}")
-
-
-# --- pure update functions ---------------------------------------------------------------
-
-
-def soft_threshold(x: Tensor, threshold: float | Tensor) -> Tensor:
-    r"""Soft thresholding :math:`S_\tau(x) = \operatorname{sign}(x)\max(|x| - \tau, 0)`.
-
-    Parameters
-    ----------
-    x : Tensor of any shape
-    threshold : float or Tensor broadcastable to ``x``, >= 0
-
-    Returns
-    -------
-    Tensor of the shape and dtype of ``x`` (a new tensor; ``x`` is not modified).
-
-    Notes
-    -----
-    :math:`S_\tau(x) = \arg\min_u \tfrac12 (u - x)^2 + \tau |u|`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> soft_threshold(torch.tensor([-2.0, 0.5, 3.0]), 1.0)
-    tensor([-1.,  0.,  2.])
-    """
-    return torch.sign(x) * torch.clamp(x.abs() - threshold, min=0)
+# --- pure update function ----------------------------------------------------------------
 
 
 def irda_update(grad_avg: Tensor, grad: Tensor, *, step: int, sparsity_weight: float,
@@ -124,43 +90,32 @@ def irda_update(grad_avg: Tensor, grad: Tensor, *, step: int, sparsity_weight: f
     :math:`S_{\sqrt t\lambda/\gamma}(w_0 - (\sqrt t/\gamma)\bar g_t)`; the same formula
     with :math:`w_0 = 0`. There a zero coordinate is not automatically kept at zero in
     step 2, so it is set to zero explicitly (retraining updates only non-zero weights).
+
+    Examples
+    --------
+    >>> import torch
+    >>> weight, grad_avg = irda_update(torch.zeros(2), torch.tensor([0.5, -0.3]), step=1,
+    ...                                sparsity_weight=0.1, gamma=2.0)
+    >>> weight
+    tensor([-0.2000,  0.1000])
     """
     if weight is not None:
         grad = torch.where(weight == 0, torch.zeros_like(grad), grad)
     new_grad_avg = grad_avg * ((step - 1) / step) + grad / step
     scale = math.sqrt(step) / gamma
     if center is None:
-        new_weight = soft_threshold(new_grad_avg, sparsity_weight) * (-scale)
+        new_weight = prox_l1(new_grad_avg, sparsity_weight) * (-scale)
     else:
-        new_weight = soft_threshold(center - scale * new_grad_avg, scale * sparsity_weight)
+        new_weight = prox_l1(center - scale * new_grad_avg, scale * sparsity_weight)
     if weight is not None:
         new_weight = torch.where(weight == 0, torch.zeros_like(new_weight), new_weight)
     return new_weight, new_grad_avg
 
 
-def prox_sgd_update(weight: Tensor, grad: Tensor, *, lr: float, threshold: float) -> Tensor:
-    r"""Proximal SGD step :math:`w \leftarrow S_\tau(w - \alpha g)` on bare tensors.
-
-    Parameters
-    ----------
-    weight, grad : Tensor of shape (...)
-    lr : float
-        Step size :math:`\alpha`.
-    threshold : float
-        :math:`\tau` (``lr * sparsity_weight`` for prox-SGD, :math:`\sqrt t\lambda/\gamma`
-        for :math:`\sqrt t`-prox-SGD).
-
-    Returns
-    -------
-    Tensor of shape (...)
-    """
-    return soft_threshold(weight - lr * grad, threshold)
+# --- optimizer -------------------------------------------------------------------------
 
 
-# --- optimizers --------------------------------------------------------------------------
-
-
-class IRDA(torch.optim.Optimizer):
+class IRDA(ProximalOptimizer):
     r"""Iterative regularized dual averaging for :math:`\ell_1`-regularized networks.
 
     Parameters
@@ -236,15 +191,11 @@ class IRDA(torch.optim.Optimizer):
 
     def __init__(self, params, *, sparsity_weight=1e-4, gamma=1.0, retrain_after=None,
                  center="zero"):
-        _check_nonnegative("sparsity_weight", sparsity_weight)
-        _check_positive("gamma", gamma)
-        if retrain_after is not None and (
-            not isinstance(retrain_after, int) or isinstance(retrain_after, bool)
-            or retrain_after < 0
-        ):
-            raise ValueError(f"`retrain_after` must be None or an int >= 0, got {retrain_after!r}")
-        if center not in ("zero", "initial"):
-            raise ValueError(f"`center` must be 'zero' or 'initial', got {center!r}")
+        check_nonnegative("sparsity_weight", sparsity_weight)
+        check_positive("gamma", gamma)
+        if retrain_after is not None:
+            check_int("retrain_after", retrain_after, 0)
+        check_choice("center", center, _CENTERS)
         defaults = dict(sparsity_weight=sparsity_weight, gamma=gamma,
                         retrain_after=retrain_after, retraining=False, center=center)
         super().__init__(params, defaults)
@@ -270,130 +221,25 @@ class IRDA(torch.optim.Optimizer):
         after = group["retrain_after"]
         return after is not None and bool(steps) and max(steps) + 1 > after
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Perform one iRDA iteration; return the closure's loss (or None)."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    if group["center"] == "initial":
-                        state["center"] = p.detach().clone()
-                t = int(state["step"]) + 1
-                after = group["retrain_after"]
-                masked = group["retraining"] or (after is not None and t > after)
-                new_weight, state["grad_avg"] = irda_update(
-                    state["grad_avg"], p.grad, step=t, sparsity_weight=group["sparsity_weight"],
-                    gamma=group["gamma"], weight=p if masked else None,
-                    center=state.get("center"))
-                p.copy_(new_weight)
-                state["step"] = t
-        return loss
+    def _update(self, param, group):
+        """One iRDA iteration of ``param`` (:func:`irda_update`); state created on first use."""
+        state = self.state[param]
+        if len(state) == 0:
+            state["step"] = 0
+            state["grad_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            if group["center"] == "initial":
+                state["center"] = param.detach().clone()
+        t = int(state["step"]) + 1
+        after = group["retrain_after"]
+        masked = group["retraining"] or (after is not None and t > after)
+        new_weight, state["grad_avg"] = irda_update(
+            state["grad_avg"], param.grad, step=t, sparsity_weight=group["sparsity_weight"],
+            gamma=group["gamma"], weight=param if masked else None, center=state.get("center"))
+        param.copy_(new_weight)
+        state["step"] = t
 
 
-class ProxSGD(torch.optim.Optimizer):
-    r"""Proximal SGD (FOBOS) for :math:`\ell_1`: :math:`w \leftarrow S_{\alpha\lambda}(w-\alpha g)`.
-
-    Parameters
-    ----------
-    params : iterable of Tensor or dict
-    lr : float
-        Step size :math:`\alpha > 0` (schedulers may edit it).
-    sparsity_weight : float, default 1e-4
-        :math:`\lambda \ge 0`; the threshold is ``lr * sparsity_weight``.
-
-    Raises
-    ------
-    ValueError
-        If ``lr <= 0`` or ``sparsity_weight < 0``.
-
-    Notes
-    -----
-    Equation (19) of the iRDA paper: the threshold :math:`\alpha_t\lambda` shrinks with the
-    step size, which is why prox-SGD produces little sparsity.
-    """
-
-    def __init__(self, params, *, lr, sparsity_weight=1e-4):
-        _check_positive("lr", lr)
-        _check_nonnegative("sparsity_weight", sparsity_weight)
-        super().__init__(params, dict(lr=lr, sparsity_weight=sparsity_weight))
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Perform one proximal SGD step; return the closure's loss (or None)."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                p.copy_(prox_sgd_update(p, p.grad, lr=group["lr"],
-                                        threshold=group["lr"] * group["sparsity_weight"]))
-        return loss
-
-
-class SqrtProxSGD(torch.optim.Optimizer):
-    r"""The :math:`\sqrt t`-prox-SGD baseline: threshold :math:`t\lambda/\beta_t = \sqrt t\lambda/\gamma`.
-
-    Parameters
-    ----------
-    params : iterable of Tensor or dict
-    lr : float
-        Step size :math:`\alpha > 0` of the gradient step.
-    sparsity_weight : float, default 1e-6
-        :math:`\lambda \ge 0`.
-    gamma : float, default 1.0
-        :math:`\gamma > 0` in :math:`\beta_t = \gamma\sqrt t`.
-
-    Raises
-    ------
-    ValueError
-        If ``lr <= 0``, ``sparsity_weight < 0`` or ``gamma <= 0``.
-
-    Notes
-    -----
-    Equation (22) of the iRDA paper:
-    :math:`w_{t+1} = S_{\sqrt t\lambda/\gamma}(w_t - \alpha g_t)`. The threshold grows
-    without bound, so the iteration eventually drives every weight to zero; the paper
-    uses it as a baseline. The counter :math:`t` is ``state["step"]``.
-    """
-
-    def __init__(self, params, *, lr, sparsity_weight=1e-6, gamma=1.0):
-        _check_positive("lr", lr)
-        _check_nonnegative("sparsity_weight", sparsity_weight)
-        _check_positive("gamma", gamma)
-        super().__init__(params, dict(lr=lr, sparsity_weight=sparsity_weight, gamma=gamma))
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Perform one step; return the closure's loss (or None)."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                t = int(state.get("step", 0)) + 1
-                state["step"] = t
-                threshold = math.sqrt(t) * group["sparsity_weight"] / group["gamma"]
-                p.copy_(prox_sgd_update(p, p.grad, lr=group["lr"], threshold=threshold))
-        return loss
-
-
-# --- initialisation and reporting -----------------------------------------------------
+# --- initialisation and parameter groups ---------------------------------------------
 
 
 def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | None = None):
@@ -422,8 +268,15 @@ def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | 
     -----
     Equation (25) of the iRDA paper: :math:`\sigma = \sqrt{s^2/n}`, :math:`n = k^2 c`
     (fan-in: kernel area times input channels; ``in_features`` for linear layers).
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = irda_init_(torch.nn.Linear(3, 2), scale=10.0)  # bound sqrt(3) * 10 / sqrt(3)
+    >>> bool(layer.weight.abs().max() <= 10.0), layer.bias.tolist()
+    (True, [0.0, 0.0])
     """
-    _check_positive("scale", scale)
+    check_positive("scale", scale)
     kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
     with torch.no_grad():
         for sub in module.modules():
@@ -463,9 +316,15 @@ def irda_param_groups(model: nn.Module, *, penalize: str = "all") -> list[dict]:
     ------
     ValueError
         If ``penalize`` is unknown.
+
+    Examples
+    --------
+    >>> import torch
+    >>> kernels, others = irda_param_groups(torch.nn.Linear(3, 2), penalize="weights")
+    >>> len(kernels["params"]), len(others["params"]), others["sparsity_weight"]
+    (1, 1, 0.0)
     """
-    if penalize not in ("all", "weights"):
-        raise ValueError(f"`penalize` must be 'all' or 'weights', got {penalize!r}")
+    check_choice("penalize", penalize, ("all", "weights"))
     named = list(model.named_parameters())
     if penalize == "all":
         return [{"params": [p for _, p in named]}]
@@ -478,65 +337,3 @@ def irda_param_groups(model: nn.Module, *, penalize: str = "all") -> list[dict]:
     if others:
         groups.append({"params": others, "sparsity_weight": 0.0, "center": "initial"})
     return groups
-
-
-@dataclass(frozen=True)
-class LayerSparsity:
-    """Zeros in one parameter tensor."""
-
-    name: str
-    n_zeros: int
-    n_params: int
-
-    @property
-    def sparsity(self) -> float:
-        """Fraction of zero entries."""
-        return self.n_zeros / self.n_params if self.n_params else 0.0
-
-
-@dataclass(frozen=True)
-class SparsityReport:
-    """Per-parameter and overall sparsity :math:`\\sigma` = zeros / all parameters."""
-
-    layers: tuple[LayerSparsity, ...]
-    n_zeros: int
-    n_params: int
-
-    @property
-    def sparsity(self) -> float:
-        """Overall fraction of zero entries."""
-        return self.n_zeros / self.n_params if self.n_params else 0.0
-
-
-def sparsity(model: nn.Module, *, weights_only: bool = False) -> SparsityReport:
-    r"""Sparsity :math:`\sigma` = (number of zero parameters) / (number of parameters).
-
-    Parameters
-    ----------
-    model : nn.Module
-    weights_only : bool, default False
-        Count only parameters whose name ends in ``weight`` and that have at least two
-        dimensions (conv/linear kernels). The paper's :math:`\sigma` counts all parameters.
-
-    Returns
-    -------
-    SparsityReport
-        ``layers`` (one :class:`LayerSparsity` per parameter), ``n_zeros``, ``n_params``
-        and the overall ``sparsity``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> layer = torch.nn.Linear(2, 2, bias=False)
-    >>> with torch.no_grad():
-    ...     _ = layer.weight.copy_(torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
-    >>> sparsity(layer).sparsity
-    0.75
-    """
-    layers = []
-    for name, p in model.named_parameters():
-        if weights_only and not (name.endswith("weight") and p.dim() >= 2):
-            continue
-        layers.append(LayerSparsity(name, int((p == 0).sum()), p.numel()))
-    return SparsityReport(tuple(layers), sum(x.n_zeros for x in layers),
-                          sum(x.n_params for x in layers))

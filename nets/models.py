@@ -1,10 +1,31 @@
-"""Network architectures used by the ``nets`` examples and benchmarks."""
+"""Network architectures used by the ``nets`` examples, tests and benchmarks.
+
+:class:`SmallCNN` (8x8 digits, ReLU or binarized activations) for sparse training, and the CIFAR
+ResNets (:func:`resnet20`, :func:`resnet56`, :func:`resnet110`, :func:`resnet18`) built from
+:class:`BasicBlock`, optionally with a :class:`SoftMask` after each block's first conv for
+channel pruning.
+"""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from csc.validation import check_choice, check_int
+
 from .binarized import BinarizedReLU
+
+__all__ = [
+    "BasicBlock",
+    "CifarResNet",
+    "SmallCNN",
+    "SoftMask",
+    "resnet18",
+    "resnet20",
+    "resnet56",
+    "resnet110",
+]
+
 
 # --- small CNNs ---
 
@@ -54,12 +75,11 @@ class SmallCNN(nn.Module):
     def __init__(self, num_classes: int = 10, *, activation: str = "relu", width: int = 16,
                  hidden: int = 64, batch_norm: bool = False):
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"`activation` must be one of {_ACTIVATIONS}, got {activation!r}")
+        check_choice("activation", activation, _ACTIVATIONS)
         for name, value in (("num_classes", num_classes), ("width", width),
                             ("hidden", hidden)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"`{name}` must be an int >= 1, got {value!r}")
+            check_int(name, value, 1)
+
         def norm(kind, n):
             return kind(n) if batch_norm else nn.Identity()
 
@@ -95,11 +115,18 @@ class SoftMask(nn.Module):
     ----------
     weight : Parameter of shape (n_channels,)
         Non-negative mask values; channels whose value is exactly 0 can be removed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mask = SoftMask(2)
+    >>> with torch.no_grad():
+    ...     _ = mask.weight.copy_(torch.tensor([0.0, 0.5]))
+    >>> mask(torch.ones(1, 2, 1, 1)).detach().flatten()
+    tensor([0.0000, 0.5000])
     """
 
     def __init__(self, n_channels: int):
-        import torch
-
         super().__init__()
         self.weight = nn.Parameter(torch.ones(n_channels))
 
@@ -152,8 +179,7 @@ class BasicBlock(nn.Module):
     def __init__(self, in_planes: int, mid_planes: int, planes: int, stride: int = 1, *,
                  shortcut: str = "A", soft_mask: bool = False):
         super().__init__()
-        if shortcut not in ("A", "B"):
-            raise ValueError(f"`shortcut` must be 'A' or 'B', got {shortcut!r}")
+        check_choice("shortcut", shortcut, ("A", "B"))
         self.conv1 = nn.Conv2d(in_planes, mid_planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid_planes)
         self.mask = SoftMask(mid_planes) if soft_mask else None
@@ -213,8 +239,7 @@ class CifarResNet(nn.Module):
                 f"`n_blocks` and `widths` must be non-empty and of equal length, got {n_blocks!r}"
                 f" and {widths!r}"
             )
-        if not (isinstance(num_classes, int) and num_classes >= 1):
-            raise ValueError(f"`num_classes` must be an int >= 1, got {num_classes!r}")
+        check_int("num_classes", num_classes, 1)
         self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         stages, in_planes = [], widths[0]
@@ -234,6 +259,7 @@ class CifarResNet(nn.Module):
 
     @property
     def blocks(self) -> list:
+        """The residual blocks in forward order."""
         return [block for stage in self.stages for block in stage]
 
     def features(self, x: Tensor) -> Tensor:

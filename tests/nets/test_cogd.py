@@ -6,7 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from csc import coupling  # noqa: E402
-from nets import CoGD, backtrack_update, conv_bn_pairs, revival_update, unit_scores  # noqa: E402
+from nets import CoGD, conv_bn_pairs  # noqa: E402
+from nets.cogd import backtrack_update, revival_update, unit_scores  # noqa: E402
 
 
 def _small_model(seed):

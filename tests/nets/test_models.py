@@ -2,7 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nets import count_parameters, measure_cost, resnet18, resnet20, resnet56, resnet110  # noqa: E402
+from nets import measure_cost, resnet18, resnet20, resnet56, resnet110  # noqa: E402
+from nets.cost import count_parameters  # noqa: E402
 from nets.models import BasicBlock, CifarResNet  # noqa: E402
 
 
@@ -44,6 +45,20 @@ def test_soft_mask_sits_after_first_conv_of_every_block_and_starts_at_one():
     for block in blocks:
         assert block.mask.weight.shape == (block.conv1.out_channels,)
         assert torch.equal(block.mask.weight, torch.ones_like(block.mask.weight))
+    # position: conv2 receives relu(bn1(conv1 x)) scaled channel-wise by the mask
+    generator = torch.Generator().manual_seed(0)
+    seen = {}
+    with torch.no_grad():
+        for block in blocks:
+            block.mask.weight.copy_(torch.rand(block.mask.weight.shape, generator=generator))
+            block.bn1.register_forward_hook(
+                lambda module, args, out, block=block: seen.__setitem__((block, "bn1"), out))
+            block.conv2.register_forward_pre_hook(
+                lambda module, args, block=block: seen.__setitem__((block, "conv2"), args[0]))
+        model.eval()(torch.randn(2, 3, 32, 32, generator=generator))
+    for block in blocks:
+        expected = torch.relu(seen[block, "bn1"]) * block.mask.weight.detach().view(1, -1, 1, 1)
+        torch.testing.assert_close(seen[block, "conv2"], expected)
 
 
 def test_mask_of_ones_does_not_change_outputs():
