@@ -167,10 +167,8 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=0.25, max_iter
     else:
         observed = mask_weights(to_numpy(mask), layout, dtype=bool, binary=True,
                                 each_channel=True)[0]
-    check_int("max_iter", max_iter, 1)
-    check_int("learn_iter", learn_iter, 1)
-    check_positive("sparsity_weight", sparsity_weight)
-    check_positive("smoothing", smoothing)
+    _check_parameters(max_iter=max_iter, learn_iter=learn_iter, sparsity_weight=sparsity_weight,
+                      smoothing=smoothing)
     filters = load_dictionary(dictionary)
     smooth = np.stack([_smooth(_biharmonic_fill(c, o), smoothing)
                        for c, o in zip(channels, observed, strict=True)])
@@ -262,6 +260,14 @@ def _validated_image(image, channel_axis):
         raise ValueError(f"`image` values must lie in [0, 1], got "
                          f"[{values.min():.4g}, {values.max():.4g}]")
     return layout.to_internal(values, xp=np)[0], layout
+
+
+def _check_parameters(*, max_iter, learn_iter, sparsity_weight, smoothing):
+    """The scalar parameters of :func:`restore`."""
+    check_int("max_iter", max_iter, 1)
+    check_int("learn_iter", learn_iter, 1)
+    check_positive("sparsity_weight", sparsity_weight)
+    check_positive("smoothing", smoothing)
 
 
 def _smooth(image, sigma):
