@@ -66,15 +66,27 @@ if numba is not None:
                             out[n, c, r, x + j - width] += filters[k, c, i, j] * value
 
     @numba.njit(fastmath=True, cache=True)
-    def _fista_update_numba(codes, momentum, gradient, step, threshold, inertia, non_negative):
-        for i in range(codes.size):
-            v = momentum[i] - step * gradient[i]
-            if non_negative:
-                y = max(v - threshold, 0.0)
-            else:
-                y = max(v - threshold, 0.0) - max(-v - threshold, 0.0)
-            momentum[i] = y + inertia * (y - codes[i])
-            codes[i] = y
+    def _fista_update_numba(codes, momentum, gradient, step, threshold, inertia, non_negative,
+                            row_nnz, sums):
+        for r in range(codes.shape[0]):
+            count = 0
+            along = 0.0  # <gradient, new - momentum>
+            squared = 0.0  # ||new - momentum||^2
+            for i in range(codes.shape[1]):
+                v = momentum[r, i] - step * gradient[r, i]
+                if non_negative:
+                    y = max(v - threshold, 0.0)
+                else:
+                    y = max(v - threshold, 0.0) - max(-v - threshold, 0.0)
+                move = y - momentum[r, i]
+                along += move * gradient[r, i]
+                squared += move * move
+                momentum[r, i] = y + inertia * (y - codes[r, i])
+                codes[r, i] = y
+                count += y != 0
+            row_nnz[r] = count
+            sums[r, 0] = along
+            sums[r, 1] = squared
 
     @numba.njit(fastmath=True, cache=True)
     def _gram_numba(operator_hat, out):
@@ -212,21 +224,38 @@ def fista_update(codes, momentum, gradient, *, step, threshold, inertia, non_neg
 
     Parameters
     ----------
-    codes, momentum : ndarrays of one shape and dtype, C-contiguous
+    codes, momentum : ndarrays of one shape (..., W) and dtype, C-contiguous
         Overwritten.
     gradient : ndarray of that shape and dtype (read only)
     step, threshold, inertia : float
     non_negative : bool
+
+    Returns
+    -------
+    row_nnz : ndarray of int of shape ``codes.shape[:-1]``
+        The number of non-zero new codes in every row (for :func:`sparse_synthesis`).
+    along, squared : float
+        ``<gradient, new - momentum>`` and ``||new - momentum||^2`` (the terms of the quadratic
+        upper bound that a step-size test needs), summed in float64.
     """
     if xp is np and numba is not None and codes.flags.c_contiguous \
             and momentum.flags.c_contiguous and gradient.flags.c_contiguous:
         dtype = codes.dtype.type
-        _fista_update_numba(codes.ravel(), momentum.ravel(), gradient.ravel(), dtype(step),
-                            dtype(threshold), dtype(inertia), bool(non_negative))
-        return
+        width = codes.shape[-1]
+        row_nnz = np.empty(codes.shape[:-1], dtype=np.int64)
+        sums = np.empty((row_nnz.size, 2), dtype=np.float64)
+        _fista_update_numba(codes.reshape(-1, width), momentum.reshape(-1, width),
+                            gradient.reshape(-1, width), dtype(step), dtype(threshold),
+                            dtype(inertia), bool(non_negative), row_nnz.reshape(-1), sums)
+        along, squared = sums.sum(axis=0)
+        return row_nnz, float(along), float(squared)
     new = soft_threshold(momentum - step * gradient, threshold, non_negative=non_negative, xp=xp)
+    move = new - momentum
+    along = float(xp.sum(move * gradient, dtype=xp.float64))
+    squared = float(xp.sum(move * move, dtype=xp.float64))
     momentum[...] = new + inertia * (new - codes)
     codes[...] = new
+    return xp.count_nonzero(codes, axis=-1), along, squared
 
 
 def gram(operator_hat, *, xp):

@@ -14,9 +14,19 @@ import numpy as np
 
 from . import _kernels
 from ._kernels import fista_update, gram, shrink_dual_update
+from .backend import array_module
 from .fourier import analyze, crop_filters, spatial, spectra, synthesize
 from .linalg import apply_capacitance, capacitance_inverse
 from .prox import masked_data_prox
+from .validation import (
+    check_bool,
+    check_callable,
+    check_in_range,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_representable,
+)
 
 __all__ = [
     "CodingState",
@@ -107,7 +117,14 @@ def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, rec
     Returns
     -------
     (float, float)
+
+    Raises
+    ------
+    ValueError, TypeError
+        Arrays of other shapes or dtypes, or a negative ``sparsity_weight`` (naming it).
     """
+    _check_coding_arguments(signal, weights, filters_hat, sparsity_weight=sparsity_weight,
+                            codes=codes, reconstruction=reconstruction, xp=xp)
     if reconstruction is None:
         reconstruction = reconstruct_spatial(filters_hat, codes, signal.shape[-2:], xp=xp)
     residual = reconstruction - signal
@@ -168,6 +185,7 @@ def admm_sparse_code(
     doi:10.1561/2200000016. Wohlberg, "Efficient Algorithms for Convolutional Sparse
     Representations", IEEE TIP 2016, doi:10.1109/TIP.2015.2495260.
     """
+    _check_coding_arguments(**locals())  # O(1): shapes, dtypes and scalars only
     grid = signal.shape[-2:]
     n_images, n_channels = signal.shape[:2]
     if state is None:
@@ -274,14 +292,25 @@ def _relative_residuals(filters_hat, primal, split_a, split_b, dual, dual_scale,
 
 def fista_sparse_code(
     signal, weights, filters_hat, *, sparsity_weight, max_iter=100, tol=None,
-    non_negative=False, initial_codes=None, callback=None, xp,
+    non_negative=False, initial_codes=None, callback=None, filter_size=None, step_scale=1.0, xp,
 ):
     """Masked convolutional sparse coding by FISTA.
 
     Kernel: the caller validates inputs. The gradient of the data term is
-    ``D^T (W (D X - S))`` (two FFT passes); the step is ``1 / L`` with
-    ``L = max_f lambda_max(A_f A_f^H)`` bounded by the trace ``sum_{k,c} |d_hat_{k,c,f}|^2``,
-    exact for one channel (and an upper bound for ``W <= 1``).
+    ``D^T (W (D Y - S))`` at the extrapolated point ``Y = X_k + b (X_k - X_{k-1})``; the step is
+    ``step_scale / L`` with ``L = max_f lambda_max(A_f A_f^H)`` bounded by the trace
+    ``sum_{k,c} |d_hat_{k,c,f}|^2``, exact for one channel (and an upper bound for ``W <= 1``).
+    ``D Y = D X_k + b (D X_k - D X_{k-1})`` by linearity, and ``D X_k`` is synthesised from the
+    sparse codes (as in :func:`admm_sparse_code`), so an iteration takes one code-size FFT (the
+    inverse one of ``D^T``).
+
+    With missing pixels the data term's Lipschitz constant is smaller than ``L`` (about half of
+    it when half the pixels are missing at random), so a step above ``1 / L`` converges faster.
+    ``step_scale > 1`` tries such a step and checks, at every iteration, the quadratic upper bound
+    that FISTA's convergence rests on, ``f(X+) <= f(Y) + <grad f(Y), X+ - Y> + ||X+ - Y||^2 /
+    (2 step)`` (its terms come out of the update kernel and the synthesis at no extra FFT); when
+    it fails, the step is halved (down to ``1 / L``, where it always holds) and the momentum is
+    restarted (Beck and Teboulle 2009, sec. 4, with the backtracking done lazily).
 
     Parameters
     ----------
@@ -293,33 +322,56 @@ def fista_sparse_code(
     initial_codes : ndarray of shape (n_images, n_filters, Hp, Wp) or None
     callback : callable(int) or None
         Called with the iteration number after every iteration (progress reporting).
+    filter_size : int or None
+        As in :func:`admm_sparse_code`: enables the sparse synthesis of ``D X``.
+    step_scale : float in [1, 4]
+        First step ``step_scale / L``; 1 is the classical, always valid step.
 
     Returns
     -------
     SparseCode
+        ``reconstruction`` is ``D X`` of the returned codes on the padded grid; ``history`` has
+        the ``step_scale`` in force at every iteration.
 
     References
     ----------
     Beck and Teboulle, "A Fast Iterative Shrinkage-Thresholding Algorithm", SIAM J. Imaging
     Sciences 2009, doi:10.1137/080716542.
     """
+    _check_coding_arguments(**locals())  # O(1): shapes, dtypes and scalars only
     grid = signal.shape[-2:]
-    lipschitz = float(xp.max(xp.sum((filters_hat * filters_hat.conj()).real, axis=(0, 1))))
-    step = 1.0 / max(lipschitz, 1e-30)
+    lipschitz = max(float(xp.max(xp.sum((filters_hat * filters_hat.conj()).real, axis=(0, 1)))),
+                    1e-30)
+    scale = float(step_scale)
     if initial_codes is None:
         initial_codes = xp.zeros((signal.shape[0], filters_hat.shape[0]) + tuple(grid),
                                  signal.dtype)
     codes = xp.array(initial_codes, dtype=signal.dtype, copy=True, order="C")
     momentum = codes.copy()
+    synthesize_codes = _code_synthesizer(filters_hat, filter_size, grid, xp=xp)
+    DX = spatial(synthesize_codes(codes, xp.count_nonzero(codes, axis=-1)), grid, xp=xp)
+    DY = DX
+    history = {"step_scale": []}
     t, converged = 1.0, False
     for n_iter in range(1, max_iter + 1):
-        residual = weights * (reconstruct_spatial(filters_hat, momentum, grid, xp=xp) - signal)
+        difference = DY - signal
+        residual = weights * difference
         gradient = spatial(analyze(filters_hat, spectra(residual, xp=xp), xp=xp), grid, xp=xp)
         t, t_prev = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t)), t
+        inertia = (t_prev - 1.0) / t
         previous = codes.copy() if tol is not None else None
-        fista_update(codes, momentum, xp.ascontiguousarray(gradient, dtype=signal.dtype),
-                     step=step, threshold=step * sparsity_weight, inertia=(t_prev - 1.0) / t,
-                     non_negative=non_negative, xp=xp)
+        step = scale / lipschitz
+        row_nnz, along, squared = fista_update(
+            codes, momentum, xp.ascontiguousarray(gradient, dtype=signal.dtype), step=step,
+            threshold=step * sparsity_weight, inertia=inertia, non_negative=non_negative, xp=xp)
+        history["step_scale"].append(scale)
+        DX_previous, DX = DX, spatial(synthesize_codes(codes, row_nnz), grid, xp=xp)
+        if scale > 1 and _above_quadratic_bound(DX, DY, signal, weights, residual, difference,
+                                                along, squared, step, xp=xp):
+            scale, t, DY = max(scale / 2, 1.0), 1.0, DX  # smaller step, momentum restarted
+            momentum[...] = codes
+        else:
+            DY = DX + inertia * (DX - DX_previous)
         if tol is not None:
             change = float(xp.linalg.norm(codes - previous))
             converged = change <= tol * max(float(xp.linalg.norm(codes)), 1e-30)
@@ -327,4 +379,87 @@ def fista_sparse_code(
             callback(n_iter)
         if converged:
             break
-    return SparseCode(codes, n_iter, converged)
+    return SparseCode(codes, n_iter, converged, history=history, reconstruction=DX)
+
+
+def _above_quadratic_bound(DX, DY, signal, weights, residual, difference, along, squared, step,
+                           *, xp):
+    """Whether ``f(X) > f(Y) + along + squared / (2 step)`` for ``f = 1/2 ||W^1/2 (D . - S)||^2``
+    (``residual = W (DY - S)``, ``difference = DY - S``), with a relative tolerance for rounding."""
+    data_y = 0.5 * float(xp.sum(residual * difference, dtype=xp.float64))
+    new_difference = DX - signal
+    data_x = 0.5 * float(xp.sum(weights * new_difference * new_difference, dtype=xp.float64))
+    bound = data_y + along + squared / (2 * step)
+    return data_x > bound + 1e-6 * abs(bound)
+
+
+def _check_coding_arguments(signal, weights, filters_hat, *, sparsity_weight, xp, max_iter=1,
+                            tol=None, non_negative=False, rho_data=1.0, rho_sparse=1.0,
+                            relaxation=1.0, state=None, filter_size=None, initial_codes=None,
+                            callback=None, step_scale=1.0, codes=None, reconstruction=None):
+    """Arguments of :func:`admm_sparse_code` / :func:`fista_sparse_code` (and, with ``codes``,
+    of :func:`objective_terms`): shapes, dtypes and scalars, in constant time, no pass over the
+    arrays, so the learner's inner calls pay nothing.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: wrong shape or dtype, a scalar out of range.
+    TypeError
+        ``xp`` is not the arrays' namespace, or ``callback`` is not callable.
+    """
+    for name, array in (("signal", signal), ("weights", weights), ("filters_hat", filters_hat)):
+        if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+            raise TypeError(f"`{name}` must be a NumPy or CuPy array, got {type(array).__name__}")
+    if array_module(signal, weights, filters_hat) is not xp:
+        raise TypeError(f"`xp` must be the namespace of the arrays "
+                        f"({array_module(signal).__name__}), got {xp!r}")
+    if signal.ndim != 4 or signal.dtype not in (np.float32, np.float64) or 0 in signal.shape:
+        raise ValueError(f"`signal` must be a float32/float64 array of shape (n_images, "
+                         f"n_channels, Hp, Wp), got shape {signal.shape} and dtype {signal.dtype}")
+    n_images, n_channels, height, width = signal.shape
+    expected = (n_channels, height, width // 2 + 1)
+    if filters_hat.ndim != 4 or filters_hat.dtype.kind != "c" or filters_hat.shape[1:] != expected \
+            or filters_hat.shape[0] == 0:
+        raise ValueError(f"`filters_hat` must be a complex array of shape (n_filters, "
+                         f"{', '.join(map(str, expected))}) (the rfft2 of filters on the grid "
+                         f"of `signal`), got shape {filters_hat.shape} and dtype "
+                         f"{filters_hat.dtype}")
+    if weights.dtype.kind not in "biuf" or weights.ndim > 4 or any(
+            w not in (1, n) for w, n in zip(weights.shape[::-1], signal.shape[::-1],
+                                            strict=False)):
+        raise ValueError(f"`weights` must be real and broadcastable to `signal` {signal.shape}, "
+                         f"got shape {weights.shape} and dtype {weights.dtype}")
+    code_shape = (n_images, filters_hat.shape[0], height, width)
+    if codes is not None:  # objective_terms: a weight of 0 gives the data term alone
+        check_nonnegative("sparsity_weight", sparsity_weight)
+        for name, array, shape in (("codes", codes, code_shape),
+                                   ("reconstruction", reconstruction, signal.shape)):
+            if array is not None and tuple(getattr(array, "shape", ())) != shape:
+                raise ValueError(f"`{name}` must have shape {shape}, got "
+                                 f"{getattr(array, 'shape', array)!r}")
+        return
+    check_representable("sparsity_weight", sparsity_weight, signal.dtype)
+    check_int("max_iter", max_iter, 1)
+    if tol is not None:
+        check_positive("tol", tol)
+    check_bool("non_negative", non_negative)
+    check_representable("rho_data", rho_data, signal.dtype)
+    check_representable("rho_sparse", rho_sparse, signal.dtype)
+    check_in_range("relaxation", relaxation, 0, 2, closed=(False, False))
+    if filter_size is not None:
+        check_int("filter_size", filter_size, 1, min(height, width))
+    check_callable("callback", callback)
+    check_in_range("step_scale", step_scale, 1, 4)
+    if initial_codes is not None and tuple(getattr(initial_codes, "shape", ())) != code_shape:
+        raise ValueError(f"`initial_codes` must have shape {code_shape}, got "
+                         f"{getattr(initial_codes, 'shape', initial_codes)!r}")
+    if state is not None:
+        if not isinstance(state, CodingState):
+            raise TypeError(f"`state` must be None or a CodingState, got {type(state).__name__}")
+        shapes = {"split": signal.shape, "split_dual": signal.shape, "codes": code_shape,
+                  "codes_dual": code_shape}
+        for name, shape in shapes.items():
+            if tuple(getattr(getattr(state, name), "shape", ())) != shape:
+                raise ValueError(f"`state.{name}` must have shape {shape}, got "
+                                 f"{getattr(getattr(state, name), 'shape', None)}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from csc.backend import to_numpy
-from csc.coding import fista_sparse_code, objective_terms, reconstruct_spatial
+from csc.coding import fista_sparse_code, objective_terms
 from csc.fourier import crop_signal, pad_filters, pad_signal, spectra
 
 __all__ = ["CodedDetail", "code_detail", "tile_ranges", "TILE_PIXELS"]
@@ -93,9 +93,8 @@ def code_detail(detail, observed, filters, *, sparsity_weight, max_iter, progres
             filters_hat = spectra(pad_filters(device_filters, grid, xp=xp), xp=xp)
             result = fista_sparse_code(signal, weights, filters_hat,
                                        sparsity_weight=sparsity_weight, max_iter=max_iter,
-                                       callback=lambda _: bar.update(), xp=xp)
-            codes = result.coefficients
-            reconstruction = reconstruct_spatial(filters_hat, codes, grid, xp=xp)
+                                       callback=lambda _: bar.update(), filter_size=s, xp=xp)
+            codes, reconstruction = result.coefficients, result.reconstruction
             data, l1 = objective_terms(signal, weights, filters_hat, codes,
                                        sparsity_weight=sparsity_weight,
                                        reconstruction=reconstruction, xp=xp)

@@ -40,10 +40,15 @@ def test_fista_update_matches_its_definition_on_both_paths(monkeypatch, non_nega
     for numba in BOTH_PATHS:
         monkeypatch.setattr(kernels, "numba", numba)
         buffers = [codes.copy(), momentum.copy()]
-        kernels.fista_update(*buffers, gradient, step=0.4, threshold=0.2, inertia=0.7,
-                             non_negative=non_negative, xp=np)
+        row_nnz, along, squared = kernels.fista_update(
+            *buffers, gradient, step=0.4, threshold=0.2, inertia=0.7, non_negative=non_negative,
+            xp=np)
         for result, truth in zip(buffers, expected, strict=True):
             np.testing.assert_allclose(result, truth, atol=2e-6)
+        np.testing.assert_array_equal(row_nnz, np.count_nonzero(buffers[0], axis=-1))
+        move = new.astype(np.float64) - momentum
+        assert along == pytest.approx(np.sum(move * gradient), rel=1e-5)
+        assert squared == pytest.approx(np.sum(move * move), rel=1e-5)
 
 
 def brute_force_synthesis(codes, filters):
