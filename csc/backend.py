@@ -1,8 +1,11 @@
 """Backend (NumPy or CuPy) and dtype policy, chosen from the input arrays."""
 
+import os
+
 import numpy as np
 
-__all__ = ["array_module", "float_dtype", "to_numpy", "rfft2", "irfft2"]
+__all__ = ["array_module", "float_dtype", "to_numpy", "rfft2", "irfft2", "memory_size",
+           "check_memory"]
 
 
 def array_module(*arrays):
@@ -64,3 +67,43 @@ def irfft2(array_hat, shape, *, xp):
         columns = scipy.fft.ifft(array_hat, n=shape[0], axis=-2, workers=-1)
         return scipy.fft.irfft(columns, n=shape[1], axis=-1, workers=-1, overwrite_x=True)
     return xp.fft.irfft2(array_hat, s=shape)
+
+
+def memory_size(xp):
+    """Total memory in bytes of the device of ``xp`` (host RAM for NumPy), or None if unknown."""
+    if xp is np:
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        return int(xp.cuda.Device().mem_info[1])
+    except Exception:  # an unknown backend: no check rather than a wrong one
+        return None
+
+
+def check_memory(name, value, shape, dtype, *, copies=1, xp):
+    """Refuse, before allocating, arrays that cannot fit in the device's memory.
+
+    Parameters
+    ----------
+    name, value
+        The argument that sets the size, for the message.
+    shape : tuple of int
+        Shape of the largest array of the computation.
+    dtype : dtype
+    copies : int
+        How many arrays of that size the computation holds at once.
+
+    Raises
+    ------
+    ValueError
+        ``copies`` arrays of ``shape`` need more bytes than the device has.
+    """
+    n_bytes = copies * np.dtype(dtype).itemsize * float(np.prod([float(n) for n in shape]))
+    total = memory_size(xp)
+    if total is not None and n_bytes > total:
+        raise ValueError(f"`{name}` = {value!r} is too large for this input: {copies} arrays of "
+                         f"shape {tuple(int(n) for n in shape)} ({np.dtype(dtype).name}) need "
+                         f"{n_bytes / 2**30:.3g} GiB, more than the {total / 2**30:.3g} GiB of "
+                         f"memory here")

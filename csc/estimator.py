@@ -7,11 +7,11 @@ format of :mod:`csc.persistence`.
 
 import inspect
 
-from .backend import array_module, float_dtype, to_numpy
+from .backend import array_module, check_memory, float_dtype, to_numpy
 from .coding import admm_sparse_code, objective_terms
 from .fourier import crop_signal, pad_filters, spatial, spectra, synthesize
-from .images import prepare_signal
-from .learn import LearningOptions, learn_dictionary
+from .images import as_array, prepare_signal
+from .learn import LEARNING_COPIES, LearningOptions, learn_dictionary
 from .persistence import load_dictionary, save_dictionary
 from .validation import check_int
 
@@ -199,6 +199,9 @@ class ConvolutionalDictionary:
         self._check_fitted()
         options = self._options()
         signal, weights, xp = self._prepare(images, mask)
+        options.check_precision(signal.dtype)
+        check_memory("n_filters", self.n_filters, (signal.shape[0], self.n_filters)
+                     + signal.shape[2:], signal.dtype, copies=LEARNING_COPIES, xp=xp)
         filters_hat = self._filters_hat(signal.shape[-2:], signal.dtype, xp)
         result = admm_sparse_code(
             signal, weights, filters_hat, sparsity_weight=options.sparsity_weight,
@@ -222,13 +225,9 @@ class ConvolutionalDictionary:
         ndarray of shape (n_images, Hp - s + 1, Wp - s + 1) (channels last when colour)
         """
         self._check_fitted()
+        codes = self._checked_codes(codes)
         xp = array_module(codes)
-        if codes.ndim != 4 or codes.shape[1] != self.n_filters:
-            raise ValueError(f"`codes` must have shape (n_images, {self.n_filters}, Hp, Wp), "
-                             f"got {codes.shape}")
         grid = codes.shape[-2:]
-        if min(grid) < self.filter_size:
-            raise ValueError(f"`codes` grid {grid} is smaller than the filters")
         filters_hat = self._filters_hat(grid, codes.dtype, xp)
         images = crop_signal(spatial(synthesize(filters_hat, spectra(codes, xp=xp), xp=xp), grid,
                                      xp=xp), self.filter_size)
@@ -238,6 +237,11 @@ class ConvolutionalDictionary:
         """Objective ``F`` (SPEC 1) of codes for images with the learned filters, as a float."""
         self._check_fitted()
         signal, weights, xp = self._prepare(images, mask)
+        codes = self._checked_codes(codes)
+        expected = (signal.shape[0], self.n_filters) + signal.shape[2:]
+        if codes.shape != expected:
+            raise ValueError(f"`codes` must have shape {expected} (those of `images` on the padded "
+                             f"grid), got {codes.shape}")
         filters_hat = self._filters_hat(signal.shape[-2:], signal.dtype, xp)
         return sum(objective_terms(signal, weights, filters_hat, xp.asarray(codes, signal.dtype),
                                    sparsity_weight=self.sparsity_weight, xp=xp))
@@ -252,9 +256,29 @@ class ConvolutionalDictionary:
 
     @classmethod
     def load(cls, path):
-        """Load a dictionary written by :meth:`save`."""
+        """Load a dictionary written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            The file cannot be read, is not a dictionary file, or its parameters do not match
+            its filters (naming the file).
+        """
         filters, params, history = load_dictionary(path)
+        valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(params) - valid)
+        if unknown:
+            raise ValueError(f"{str(path)!r}: unknown parameters {unknown} (not a dictionary "
+                             "file of this version?)")
         model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        shape = {"n_filters": filters.shape[0], "filter_size": filters.shape[-1]}
+        for name, value in shape.items():
+            if getattr(model, name) != value:
+                raise ValueError(f"{str(path)!r}: parameter {name}={getattr(model, name)!r} does "
+                                 f"not match the filters of shape {filters.shape}")
+        if filters.ndim == 4 and model.channel_axis is None:
+            raise ValueError(f"{str(path)!r}: colour filters of shape {filters.shape} need a "
+                             "`channel_axis`, which the file does not give")
         model.filters_ = filters
         model.history_ = history
         model.n_iter_ = max(len(history.get("objective", [])) - 1, 0)
@@ -279,6 +303,22 @@ class ConvolutionalDictionary:
         filters = xp.asarray(self.filters_).astype(float_dtype(dtype))
         filters = filters[:, None] if filters.ndim == 3 else filters
         return spectra(pad_filters(filters, grid, xp=xp), xp=xp)
+
+    def _checked_codes(self, codes):
+        """``codes`` as a real float array of shape (n_images, n_filters, Hp, Wp)."""
+        codes = as_array(codes, name="codes")
+        if codes.dtype.kind != "f":
+            raise ValueError(f"`codes` must hold real floats, got dtype {codes.dtype}")
+        if codes.ndim != 4 or codes.shape[1] != self.n_filters or 0 in codes.shape:
+            raise ValueError(f"`codes` must have shape (n_images, {self.n_filters}, Hp, Wp), "
+                             f"got {codes.shape}")
+        if min(codes.shape[-2:]) < self.filter_size:
+            raise ValueError(f"`codes` grid {codes.shape[-2:]} is smaller than the filters "
+                             f"({self.filter_size}x{self.filter_size})")
+        xp = array_module(codes)
+        if not bool(xp.all(xp.isfinite(codes))):
+            raise ValueError("`codes` contains NaN or infinite values")
+        return codes
 
     def _check_fitted(self):
         if not hasattr(self, "filters_"):

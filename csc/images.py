@@ -23,7 +23,8 @@ import numpy as np
 from .backend import array_module, float_dtype
 from .fourier import pad_signal
 
-__all__ = ["ImageLayout", "image_layout", "as_float", "mask_weights", "prepare_signal"]
+__all__ = ["ImageLayout", "image_layout", "as_array", "as_float", "mask_weights",
+           "prepare_signal"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,23 @@ class ImageLayout:
         return array if self.batched else array[0]
 
 
+def as_array(values, *, name, xp=None):
+    """``values`` as an array of ``xp`` (chosen from ``values`` when None).
+
+    Raises
+    ------
+    ValueError
+        Nested sequences of different lengths (images of different sizes) or anything else that
+        is not an array, naming the argument.
+    """
+    xp = array_module(values) if xp is None else xp
+    try:
+        return xp.asarray(values)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"`{name}` must be an array, or a list of arrays of one shape (images "
+                         f"of one size): {error}") from None
+
+
 def image_layout(images, channel_axis=None, *, batch=True, name="images"):
     """Check the dimensions of ``images`` and return their :class:`ImageLayout`.
 
@@ -96,8 +114,10 @@ def image_layout(images, channel_axis=None, *, batch=True, name="images"):
     >>> layout.internal_shape, layout.batched
     ((5, 3, 32, 48), True)
     """
-    ndim = np.ndim(images)
-    shape = tuple(np.shape(images))
+    if not hasattr(images, "shape"):
+        images = as_array(images, name=name)
+    ndim = len(images.shape)
+    shape = tuple(images.shape)
     single_ndim = 2 if channel_axis is None else 3
     if ndim not in ((single_ndim, single_ndim + 1) if batch else (single_ndim,)):
         if channel_axis is None:
@@ -121,13 +141,18 @@ def image_layout(images, channel_axis=None, *, batch=True, name="images"):
     return ImageLayout(shape, axis, batched)
 
 
-def as_float(images, *, name="images"):
+def as_float(images, *, name="images", finite=True, integer_dtype=np.float32):
     """Images as floats by the package's policy (module docstring); NaN/inf refused.
 
     Parameters
     ----------
     images : NumPy or CuPy array
     name : str
+    finite : bool
+        Refuse NaN and infinite values (False: the caller checks where they matter).
+    integer_dtype : float dtype
+        Precision of the result for integer and boolean input (float32 by the policy; float64
+        where a caller promises float64, as :func:`restoration.preprocess.rgb_to_gray` does).
 
     Returns
     -------
@@ -136,7 +161,7 @@ def as_float(images, *, name="images"):
     Raises
     ------
     ValueError
-        A dtype that is not numeric, or a NaN or infinite value.
+        A dtype that is not numeric, or a NaN or infinite value (with ``finite``).
 
     Examples
     --------
@@ -145,20 +170,20 @@ def as_float(images, *, name="images"):
     array([0. , 0.2, 1. ], dtype=float32)
     """
     xp = array_module(images)
-    images = xp.asarray(images)
+    images = as_array(images, name=name, xp=xp)
     dtype = images.dtype
     if dtype.kind in "ui":
-        images = images.astype(np.float32) / np.iinfo(dtype).max
+        images = images.astype(integer_dtype) / np.iinfo(dtype).max
         if dtype.kind == "i":
             images = xp.maximum(images, -1)  # the most negative integer maps to -1 too
     elif dtype.kind == "b":
-        images = images.astype(np.float32)
+        images = images.astype(integer_dtype)
     elif dtype.kind == "f":
         images = images.astype(float_dtype(dtype), copy=False)
     else:
         raise ValueError(f"`{name}` must hold real numbers (float, integer or bool), got dtype "
                          f"{dtype}")
-    if not bool(xp.all(xp.isfinite(images))):
+    if finite and not bool(xp.all(xp.isfinite(images))):
         raise ValueError(f"`{name}` contains NaN or infinite values")
     return images
 
@@ -187,7 +212,7 @@ def mask_weights(mask, layout, *, dtype, binary=False, each_channel=False, name=
         Wrong shape or values, or no observed pixel (in some image or channel).
     """
     xp = array_module(mask)
-    mask = xp.asarray(mask)
+    mask = as_array(mask, name=name, xp=xp)
     if mask.shape == layout.shape:
         weights = layout.to_internal(mask, xp=xp)
     elif layout.channel_axis is not None and mask.shape == _without(layout.shape,
@@ -231,6 +256,7 @@ def prepare_signal(images, mask, *, filter_size, channel_axis, n_channels=None):
     xp : module
     """
     xp = array_module(images, mask)
+    images = as_array(images, name="images", xp=xp)
     layout = image_layout(images, channel_axis)
     signal = layout.to_internal(as_float(images), xp=xp)
     height, width = signal.shape[-2:]

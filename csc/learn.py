@@ -8,12 +8,13 @@ runs :func:`alternating_minimization`, the kernel loop on the padded channels-fi
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import array_module, to_numpy
+from .backend import array_module, check_memory, to_numpy
 from .coding import CodingState, admm_sparse_code, objective_terms
 from .coupling import COUPLING_RULES, couple_dictionary
 from .dictionary import DictionaryState, admm_dictionary_update
@@ -22,10 +23,14 @@ from .images import prepare_signal
 from .persistence import load_checkpoint, save_checkpoint
 from .prox import filter_support_mask, project_filters
 from .validation import (
+    check_bool,
+    check_callable,
     check_choice,
     check_in_range,
     check_int,
     check_positive,
+    check_random_state,
+    check_representable,
     is_number,
     is_positive,
 )
@@ -36,6 +41,8 @@ __all__ = ["LearningOptions", "LearningState", "LearnedDictionary", "learn_dicti
 OPTIMIZERS = ("admm", "cogd")
 # images per group of the dictionary step (None: one group), see csc.dictionary
 DICTIONARY_SOLVERS = {"auto": 10, "woodbury": None, "consensus": 1}
+# code-sized arrays held at once by a fit (codes, duals, anchors, spectra, dictionary step)
+LEARNING_COPIES = 8
 HISTORY_KEYS = ("objective", "data_term", "nnz", "seconds", "accepted", "backtracked",
                 "dictionary_seconds", "coupling_seconds", "coding_seconds")
 
@@ -89,6 +96,7 @@ class LearningOptions:
             raise ValueError(f"`coupling_quantiles` must be two numbers in [0, 1], "
                              f"got {quantiles!r}")
         check_in_range("backtrack_rate", self.backtrack_rate, 0, 1, closed=(False, True))
+        check_bool("non_negative", self.non_negative)
         normalized = {
             "sparsity_weight": float(self.sparsity_weight),
             "coding_penalty": tuple(float(v) for v in coding_penalty),
@@ -99,6 +107,20 @@ class LearningOptions:
         }
         for name, value in normalized.items():
             object.__setattr__(self, name, value)
+
+    def check_precision(self, dtype):
+        """Refuse weights and penalties that overflow or vanish in the working ``dtype``.
+
+        Raises
+        ------
+        ValueError
+            ``sparsity_weight`` or a penalty outside the range of
+            :func:`csc.validation.check_representable`.
+        """
+        check_representable("sparsity_weight", self.sparsity_weight, dtype)
+        for name in ("coding_penalty", "dictionary_penalty"):
+            for value in getattr(self, name):
+                check_representable(name, value, dtype)
 
     @classmethod
     def field_names(cls):
@@ -182,9 +204,17 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
         raise TypeError(f"`options` must be a LearningOptions, got {type(options).__name__}")
     check_int("n_filters", n_filters, 1)
     check_int("filter_size", filter_size, 1)
+    check_random_state("random_state", random_state)
+    check_callable("callback", callback)
+    check_bool("progress", progress)
+    if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
+        raise TypeError(f"`checkpoint` must be None or a path, got {checkpoint!r}")
     signal, weights, xp = prepare_signal(images, mask, filter_size=filter_size,
                                          channel_axis=channel_axis)
-    n_channels = signal.shape[1]
+    options.check_precision(signal.dtype)
+    n_images, n_channels = signal.shape[:2]
+    check_memory("n_filters", n_filters, (max(n_images, n_channels), n_filters) + signal.shape[2:],
+                 signal.dtype, copies=LEARNING_COPIES, xp=xp)
     initial = initial_dictionary(n_filters, filter_size, n_channels, initial_filters=initial_filters,
                                  random_state=random_state)
     fingerprint = _fingerprint(signal, n_filters, filter_size, options, channel_axis,
@@ -192,7 +222,7 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
     state = None
     if checkpoint:
         stored = load_checkpoint(checkpoint, fingerprint=fingerprint)
-        state = None if stored is None else _state_from_arrays(*stored, xp=xp)
+        state = None if stored is None else _state_from_arrays(*stored, xp=xp, path=checkpoint)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -235,7 +265,12 @@ def initial_dictionary(n_filters, filter_size, n_channels, *, initial_filters=No
     if initial_filters is None:
         initial = np.random.default_rng(random_state).standard_normal(shape)
     else:
-        initial = np.asarray(to_numpy(initial_filters), dtype=np.float64)
+        initial = np.asarray(to_numpy(initial_filters))
+        if initial.dtype.kind not in "biuf":
+            raise ValueError(f"`initial_filters` must hold real numbers, got dtype {initial.dtype}")
+        if not np.all(np.isfinite(initial)):
+            raise ValueError("`initial_filters` contains NaN or infinite values")
+        initial = initial.astype(np.float64)
         if initial.ndim == 3:
             initial = initial[:, None]
         if initial.shape != shape:
@@ -396,14 +431,18 @@ def _state_to_arrays(state):
     return {name: to_numpy(value) for name, value in arrays.items() if value is not None}, meta
 
 
-def _state_from_arrays(arrays, meta, *, xp):
-    arrays = {name: xp.asarray(value) for name, value in arrays.items()}
-    coding = CodingState(*(arrays[name] for name in ("coding_split", "coding_split_dual",
-                                                      "codes", "codes_dual")))
-    dictionary = DictionaryState(arrays["dictionary_split"], arrays["dictionary_split_dual"],
-                                 arrays["filters"], arrays.get("filters_dual"))
-    history = meta["history"]
-    for key in HISTORY_KEYS:  # checkpoints written before the per-step times were recorded
-        history.setdefault(key, [0.0] * len(history["objective"]))
-    return LearningState(coding, dictionary, arrays.get("anchor_codes"), meta["iteration"],
-                         meta["best_objective"], history)
+def _state_from_arrays(arrays, meta, *, xp, path):
+    try:
+        arrays = {name: xp.asarray(value) for name, value in arrays.items()}
+        coding = CodingState(*(arrays[name] for name in ("coding_split", "coding_split_dual",
+                                                          "codes", "codes_dual")))
+        dictionary = DictionaryState(arrays["dictionary_split"], arrays["dictionary_split_dual"],
+                                     arrays["filters"], arrays.get("filters_dual"))
+        history = meta["history"]
+        for key in HISTORY_KEYS:  # checkpoints written before the per-step times were recorded
+            history.setdefault(key, [0.0] * len(history["objective"]))
+        return LearningState(coding, dictionary, arrays.get("anchor_codes"), meta["iteration"],
+                             meta["best_objective"], history)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"checkpoint {str(path)!r} is incomplete (no {error}); remove it or "
+                         "choose another path") from None

@@ -1,11 +1,14 @@
 """Argument checks shared by every package (``csc``, ``restoration``, ``nets``).
 
-Each check raises one ``ValueError`` that names the argument, says what was expected and shows
-what was received; it returns nothing. Booleans are never accepted as numbers.
+Each check raises one ``ValueError`` (``TypeError`` for a value of the wrong kind, where said)
+that names the argument, says what was expected and shows what was received; it returns nothing.
+Booleans are never accepted as numbers.
 """
 
 import math
 import numbers
+
+import numpy as np
 
 __all__ = [
     "is_number",
@@ -15,6 +18,10 @@ __all__ = [
     "check_int",
     "check_in_range",
     "check_choice",
+    "check_bool",
+    "check_callable",
+    "check_random_state",
+    "check_representable",
 ]
 
 
@@ -69,3 +76,40 @@ def check_choice(name, value, choices):
     if not any(value is choice or (type(value) is type(choice) and value == choice)
                for choice in choices):
         raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}")
+
+
+def check_bool(name, value):
+    """``value`` is a boolean (Python or NumPy)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"`{name}` must be True or False, got {value!r}")
+
+
+def check_callable(name, value):
+    """``value`` is None or callable (``TypeError`` otherwise)."""
+    if value is not None and not callable(value):
+        raise TypeError(f"`{name}` must be None or callable, got {value!r}")
+
+
+def check_random_state(name, value):
+    """``value`` seeds :func:`numpy.random.default_rng`: None, an integer >= 0, a Generator,
+    a BitGenerator or a SeedSequence."""
+    if value is None or isinstance(value, np.random.Generator | np.random.BitGenerator
+                                   | np.random.SeedSequence):
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"`{name}` must be None, an integer >= 0 or a numpy Generator, got "
+                         f"{value!r}")
+
+
+def check_representable(name, value, dtype):
+    """``value`` (a positive number) lies in ``[sqrt(tiny), sqrt(max)]`` of the float ``dtype``.
+
+    The product of two such numbers is finite and non-zero in that precision, so a penalty or a
+    weight in this range neither overflows nor vanishes when the solvers multiply it by another
+    (float32: about [1.1e-19, 1.8e19]; float64: about [1.5e-154, 1.3e154]).
+    """
+    info = np.finfo(dtype)
+    low, high = math.sqrt(float(info.tiny)), math.sqrt(float(info.max))
+    if not (is_number(value) and low <= value <= high):
+        raise ValueError(f"`{name}` must be in [{low:.3g}, {high:.3g}] for {np.dtype(dtype).name} "
+                         f"data, got {value!r}")

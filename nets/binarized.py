@@ -39,6 +39,12 @@ class _BinarizedReLUFunction(torch.autograd.Function):
         return grad_output * window.to(grad_output.dtype), None
 
 
+def _check_input(x):
+    if not isinstance(x, Tensor) or not x.dtype.is_floating_point:
+        kind = x.dtype if isinstance(x, Tensor) else type(x).__name__
+        raise TypeError(f"`x` must be a real floating-point Tensor, got {kind}")
+
+
 def binarized_relu(x: Tensor, *, straight_through: str = "relu") -> Tensor:
     r"""Binarized ReLU :math:`\sigma(x) = 1\{x > 0\}` with a straight-through gradient.
 
@@ -57,6 +63,9 @@ def binarized_relu(x: Tensor, *, straight_through: str = "relu") -> Tensor:
     ------
     ValueError
         If ``straight_through`` is not one of the two names.
+    TypeError
+        If ``x`` is not a real floating-point tensor (integer, boolean and complex tensors are
+        refused: the gradient needs a real float).
 
     Examples
     --------
@@ -65,6 +74,7 @@ def binarized_relu(x: Tensor, *, straight_through: str = "relu") -> Tensor:
     tensor([0., 0., 1., 1.])
     """
     check_choice("straight_through", straight_through, _STRAIGHT_THROUGH)
+    _check_input(x)
     return _BinarizedReLUFunction.apply(x, straight_through == "clipped_relu")
 
 
@@ -97,6 +107,8 @@ class BinarizedReLU(nn.Module):
         self.straight_through = straight_through
 
     def forward(self, x: Tensor) -> Tensor:
+        """``1{x > 0}`` of a real floating-point tensor (``TypeError`` otherwise)."""
+        _check_input(x)
         return _BinarizedReLUFunction.apply(x, self.straight_through == "clipped_relu")
 
     def extra_repr(self) -> str:

@@ -24,13 +24,17 @@ Li, Zhang et al., "Cogradient Descent for Bilinear Optimization", CVPR 2020, arX
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from csc.coupling import KERNELS, asynchronous_units, backtrack, revive_collapsed_masks
-from csc.validation import check_choice, check_in_range
+from csc.validation import check_choice, check_in_range, check_nonnegative
+
+from ._checks import check_module
 
 __all__ = [
     "CoGD",
@@ -172,12 +176,18 @@ def conv_bn_pairs(model: nn.Module) -> list[tuple[Tensor, Tensor]]:
     -------
     list of (Tensor of shape (C,), Tensor of shape (C, C_in, kh, kw))
 
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+
     Examples
     --------
     >>> model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
     >>> [tuple(t.shape) for t in conv_bn_pairs(model)[0]]
     [(4,), (4, 3, 3, 3)]
     """
+    check_module("model", model)
     pairs, last_conv = [], None
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
@@ -240,9 +250,10 @@ class CoGD(torch.optim.Optimizer):
     Raises
     ------
     TypeError
-        If ``optimizer`` is not an optimizer or a pair is not two tensors.
+        If ``optimizer`` is not an optimizer or a pair is not two floating-point tensors.
     ValueError
-        If an option is out of range or a pair's shapes disagree.
+        If an option is out of range, a pair's shapes disagree or have no unit, or a tensor
+        appears in two pairs.
 
     Notes
     -----
@@ -280,20 +291,38 @@ class CoGD(torch.optim.Optimizer):
         check_in_range("rate", rate, 0, 1, closed=(False, True))
         if partner_axis is None:
             partner_axis = 0 if rule == "backtrack" else 1
-        pairs = list(pairs)
+        check_nonnegative("collapse_below", collapse_below)
+        check_nonnegative("revival", revival)
+        if isinstance(partner_axis, bool) or not isinstance(partner_axis, numbers.Integral):
+            raise ValueError(f"`partner_axis` must be None or an integer, got {partner_axis!r}")
+        try:
+            pairs = list(pairs)
+        except TypeError:
+            raise TypeError(f"`pairs` must be a list of (Tensor, Tensor) pairs, got "
+                            f"{type(pairs).__name__}") from None
         if not pairs:
             raise ValueError("`pairs` must contain at least one (x, w) pair, got []")
+        seen = set()
         for index, pair in enumerate(pairs):
-            if len(pair) != 2 or not all(isinstance(t, Tensor) for t in pair):
+            if not isinstance(pair, tuple | list) or len(pair) != 2 \
+                    or not all(isinstance(t, Tensor) for t in pair):
                 raise TypeError(f"`pairs[{index}]` must be a (Tensor, Tensor) pair, got {pair!r}")
             x, w = pair
-            if x.ndim != 1:
-                raise ValueError(f"`pairs[{index}][0]` must be 1-D, got shape {tuple(x.shape)}")
+            if not (x.dtype.is_floating_point and w.dtype.is_floating_point):
+                raise TypeError(f"`pairs[{index}]` must hold floating-point tensors, got "
+                                f"{x.dtype} and {w.dtype}")
+            if x.ndim != 1 or x.shape[0] == 0:
+                raise ValueError(f"`pairs[{index}][0]` must be 1-D with at least one unit, got "
+                                 f"shape {tuple(x.shape)}")
             if not -w.ndim <= partner_axis < w.ndim or w.shape[partner_axis] != x.shape[0]:
                 raise ValueError(
                     f"`pairs[{index}][1]` must have {x.shape[0]} units on axis {partner_axis}, "
                     f"got shape {tuple(w.shape)}"
                 )
+            if id(x) in seen or id(w) in seen or x is w:
+                raise ValueError(f"`pairs[{index}]` repeats a tensor of an earlier pair; every "
+                                 "tensor may appear in one pair only")
+            seen.update((id(x), id(w)))
         defaults = dict(rule=rule, kernel=kernel, sparse_quantile=float(sparse_quantile),
                         partner_quantile=float(partner_quantile), rate=float(rate),
                         partner_axis=int(partner_axis), collapse_below=float(collapse_below),
@@ -344,7 +373,8 @@ class CoGD(torch.optim.Optimizer):
         """Apply the coupling rule once (call at the end of every epoch).
 
         For ``'backtrack'`` the anchors are then re-taken from the current values (the start of
-        the next epoch).
+        the next epoch). A pair holding NaN or infinite values (after a NaN gradient, say) is
+        left unchanged with a ``RuntimeWarning`` naming it, since its scores rank nothing.
 
         Returns
         -------
@@ -353,7 +383,15 @@ class CoGD(torch.optim.Optimizer):
         self._snapshot_missing_anchors()
         masks, coupled = self._groups()
         flagged, sizes = [], []
-        for x, w in zip(masks["params"], coupled["params"], strict=True):
+        for index, (x, w) in enumerate(zip(masks["params"], coupled["params"], strict=True)):
+            if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(w).all())):
+                warnings.warn(f"CoGD.couple: pair {index} (shapes {tuple(x.shape)} and "
+                              f"{tuple(w.shape)}) holds NaN or infinite values (a NaN gradient or "
+                              "loss?); the coupling rule left it unchanged", RuntimeWarning,
+                              stacklevel=2)
+                flagged.append(0)
+                sizes.append(int(x.shape[0]))
+                continue
             if masks["rule"] == "revival":
                 new = revival_update(x, w, partner_axis=masks["partner_axis"],
                                      kernel=masks["kernel"], quantile=masks["partner_quantile"],

@@ -11,12 +11,15 @@ and ResNet-18 (CIFAR stem) 555.42 M multiply-adds on a 1x3x32x32 input.
 
 from __future__ import annotations
 
+import itertools
+import numbers
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ._checks import check_module
 from .masks import masked_blocks
 
 __all__ = ["ModelCost", "count_parameters", "macs_per_channel", "measure_cost"]
@@ -66,11 +69,22 @@ def measure_cost(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> ModelCost:
     Parameters
     ----------
     model : nn.Module
+        With or without parameters (the input then is float32 on the CPU, or takes the dtype and
+        device of the first buffer).
     input_size : tuple of int, default (1, 3, 32, 32)
+        Shape of the zero input of the forward pass.
 
     Returns
     -------
     ModelCost
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+    ValueError
+        If ``input_size`` is not a tuple of positive integers, or the model cannot take an input
+        of that size (the model's own error is quoted).
 
     Examples
     --------
@@ -78,15 +92,40 @@ def measure_cost(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> ModelCost:
     >>> round(measure_cost(resnet56()).mflops, 2)
     125.49
     """
+    example = _example_input(model, input_size)
+    with FlopCounterMode(display=False) as counter:
+        _forward(model, example, input_size)
+    return ModelCost(macs=int(counter.get_total_flops()) // 2, parameters=count_parameters(model))
+
+
+def _example_input(model, input_size):
+    """Zeros of ``input_size`` with the dtype and device of the model's first parameter/buffer."""
+    check_module("model", model)
+    if not isinstance(input_size, tuple | list | torch.Size) or not input_size or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and 0 < n <= 2**31
+            for n in input_size):
+        raise ValueError(f"`input_size` must be a tuple of positive integers, got {input_size!r}")
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    floating = tensor is not None and tensor.dtype.is_floating_point
+    return torch.zeros(tuple(int(n) for n in input_size),
+                       dtype=tensor.dtype if floating else torch.float32,
+                       device=tensor.device if tensor is not None else None)
+
+
+def _forward(model, example, input_size):
+    """One no-grad forward pass in eval mode (training mode restored); a model that cannot
+    take ``input_size`` raises a ValueError naming it."""
     was_training = model.training
-    param = next(model.parameters())
     try:
         model.eval()
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros(input_size, dtype=param.dtype, device=param.device))
+        with torch.no_grad():
+            model(example)
+    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ValueError(f"the model cannot take an input of `input_size` {tuple(input_size)}: "
+                         f"{reason}") from error
     finally:
         model.train(was_training)
-    return ModelCost(macs=int(counter.get_total_flops()) // 2, parameters=count_parameters(model))
 
 
 def macs_per_channel(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> dict:
@@ -106,25 +145,27 @@ def macs_per_channel(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> dict:
         output channel of its ``conv1`` saves (that channel of ``conv1`` and the matching input
         channel of ``conv2``).
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`measure_cost`.
+
     Examples
     --------
     >>> from nets.models import resnet20
     >>> macs_per_channel(resnet20())["stages.0.0"]  # (16 * 9 + 16 * 9) * 32 * 32
     294912
     """
+    example = _example_input(model, input_size)
     sizes = {}
     hooks = [block.conv1.register_forward_hook(
         lambda module, args, out, name=name: sizes.__setitem__(name, out.shape[-2] * out.shape[-1]))
         for name, block in masked_blocks(model)]
-    was_training = model.training
     try:
-        with torch.no_grad():
-            param = next(model.parameters())
-            model.eval()(torch.zeros(input_size, dtype=param.dtype, device=param.device))
+        _forward(model, example, input_size)
     finally:
         for hook in hooks:
             hook.remove()
-        model.train(was_training)
     costs = {}
     for name, block in masked_blocks(model):
         kernel1 = block.conv1.kernel_size[0] * block.conv1.kernel_size[1]

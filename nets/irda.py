@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from csc.validation import check_choice, check_int, check_nonnegative, check_positive
 
+from ._checks import check_module
 from .optim import ProximalOptimizer
 from .prox import prox_l1
 
@@ -261,6 +262,8 @@ def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | 
 
     Raises
     ------
+    TypeError
+        If ``module`` is not a module.
     ValueError
         If ``scale <= 0``.
 
@@ -276,6 +279,7 @@ def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | 
     >>> bool(layer.weight.abs().max() <= 10.0), layer.bias.tolist()
     (True, [0.0, 0.0])
     """
+    check_module("module", module)
     check_positive("scale", scale)
     kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
     with torch.no_grad():

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from csc.validation import check_in_range, check_int, check_nonnegative, check_positive
 
+from ._checks import check_module
 from .models import BasicBlock
 from .optim import ProximalOptimizer
 from .prox import prox_l1
@@ -138,12 +139,18 @@ class SoftMaskFISTA(ProximalOptimizer):
 def masked_blocks(model: nn.Module) -> list[tuple[str, BasicBlock]]:
     """``(name, block)`` for every :class:`~nets.models.BasicBlock` of ``model``, forward order.
 
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+
     Examples
     --------
     >>> from nets.models import resnet20
     >>> [name for name, _ in masked_blocks(resnet20())][:2]
     ['stages.0.0', 'stages.0.1']
     """
+    check_module("model", model)
     return [(name, m) for name, m in model.named_modules() if isinstance(m, BasicBlock)]
 
 
@@ -193,7 +200,8 @@ def compute_mask(scores: Tensor, *, ratio=None, n_channels=None) -> Tensor:
     Raises
     ------
     ValueError
-        If both or neither of ``ratio`` and ``n_channels`` are given, or one is out of range.
+        If both or neither of ``ratio`` and ``n_channels`` are given, or one is out of range,
+        or ``scores`` is not a finite real 1-D tensor.
 
     Examples
     --------
@@ -201,6 +209,9 @@ def compute_mask(scores: Tensor, *, ratio=None, n_channels=None) -> Tensor:
     >>> compute_mask(torch.tensor([0.3, 0.1, 0.5, 0.2]), ratio=0.5)
     tensor([ True, False,  True, False])
     """
+    if not isinstance(scores, Tensor) or scores.ndim != 1 or scores.dtype.is_complex \
+            or scores.dtype == torch.bool or not bool(torch.isfinite(scores).all()):
+        raise ValueError(f"`scores` must be a finite real 1-D tensor, got {scores!r}")
     n = scores.shape[0]
     if (ratio is None) == (n_channels is None):
         raise ValueError(f"give exactly one of `ratio` and `n_channels`, got {ratio!r} and "

@@ -116,6 +116,11 @@ class SoftMask(nn.Module):
     weight : Parameter of shape (n_channels,)
         Non-negative mask values; channels whose value is exactly 0 can be removed.
 
+    Raises
+    ------
+    ValueError
+        If ``n_channels`` is not an integer >= 1.
+
     Examples
     --------
     >>> import torch
@@ -128,6 +133,7 @@ class SoftMask(nn.Module):
 
     def __init__(self, n_channels: int):
         super().__init__()
+        check_int("n_channels", n_channels, 1)
         self.weight = nn.Parameter(torch.ones(n_channels))
 
     def forward(self, x: Tensor) -> Tensor:

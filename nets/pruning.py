@@ -26,11 +26,18 @@ ICCV 2017, arXiv:1708.06519.
 from __future__ import annotations
 
 import copy
+import itertools
+import math
+import numbers
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from csc.validation import check_in_range, check_int, check_nonnegative
+
+from ._checks import check_module
 from .cost import macs_per_channel, measure_cost
 from .masks import compute_mask, masked_blocks
 from .models import BasicBlock, SoftMask
@@ -87,6 +94,8 @@ def plan_from_scores(scores: dict, *, threshold=0.0) -> PruningPlan:
     ...                   "stages.0.1": torch.zeros(2)}).keep
     {'stages.0.0': (1,), 'stages.0.1': (0,)}
     """
+    _check_scores(scores)
+    check_in_range("threshold", threshold, -math.inf, math.inf)
     keep = {}
     for name, values in scores.items():
         kept = torch.nonzero(values.detach() > threshold).flatten()
@@ -165,8 +174,15 @@ def plan_for_macs(model: nn.Module, scores: dict, *, target_macs, input_size=(1,
     >>> measure_cost(remove_channels(model, plan)).macs <= 30_000_000
     True
     """
+    _check_scores(scores)
+    check_nonnegative("target_macs", target_macs)
     total = measure_cost(model, input_size=input_size).macs
     costs = macs_per_channel(model, input_size=input_size)
+    widths = {name: block.conv1.out_channels for name, block in masked_blocks(model)}
+    for name, values in scores.items():
+        if widths.get(name) != values.shape[0]:
+            raise ValueError(f"`scores[{name!r}]` must score the {widths.get(name)} channels of a "
+                             f"block of the model, got {values.shape[0]} (or no such block)")
     entries = sorted((float(v), name, int(c)) for name, values in scores.items()
                      for c, v in enumerate(values.detach().cpu()))
     removed = {name: set() for name in scores}
@@ -180,6 +196,18 @@ def plan_for_macs(model: nn.Module, scores: dict, *, target_macs, input_size=(1,
     keep = {name: tuple(c for c in range(scores[name].shape[0]) if c not in removed[name])
             for name in scores}
     return PruningPlan(keep=keep)
+
+
+def _check_scores(scores):
+    """``scores`` is a dict of block names to finite 1-D tensors with at least one entry."""
+    if not isinstance(scores, dict):
+        raise TypeError(f"`scores` must be a dict of block names to tensors, got "
+                        f"{type(scores).__name__}")
+    for name, values in scores.items():
+        if not isinstance(values, Tensor) or values.ndim != 1 or values.numel() == 0 \
+                or values.dtype.is_complex or not bool(torch.isfinite(values).all()):
+            raise ValueError(f"`scores[{name!r}]` must be a finite real 1-D tensor with at least "
+                             f"one entry, got {values!r}")
 
 
 # ---------------------------------------------------------------- surgery
@@ -200,7 +228,8 @@ def _slice_conv(conv: nn.Conv2d, *, out_index=None, in_index=None) -> nn.Conv2d:
     if conv.bias is not None:
         bias = conv.bias.detach()
         new.bias.data.copy_(bias[out_index] if out_index is not None else bias)
-    return new
+        new.bias.requires_grad_(conv.bias.requires_grad)
+    return new.train(conv.training)
 
 
 def _slice_bn(bn: nn.BatchNorm2d, index: Tensor) -> nn.BatchNorm2d:
@@ -211,11 +240,14 @@ def _slice_bn(bn: nn.BatchNorm2d, index: Tensor) -> nn.BatchNorm2d:
     if bn.affine:
         new.weight.data.copy_(bn.weight.detach()[index])
         new.bias.data.copy_(bn.bias.detach()[index])
+    if bn.affine:
+        new.weight.requires_grad_(bn.weight.requires_grad)
+        new.bias.requires_grad_(bn.bias.requires_grad)
     if bn.track_running_stats:
         new.running_mean.copy_(bn.running_mean[index])
         new.running_var.copy_(bn.running_var[index])
         new.num_batches_tracked.copy_(bn.num_batches_tracked)
-    return new
+    return new.train(bn.training)
 
 
 def remove_channels(model: nn.Module, plan: PruningPlan, *, fold_masks: bool = True) -> nn.Module:
@@ -238,14 +270,18 @@ def remove_channels(model: nn.Module, plan: PruningPlan, *, fold_masks: bool = T
     Returns
     -------
     nn.Module
-        The pruned model, in the training mode of ``model``. If the removed channels had mask
+        The pruned model; every module keeps the training mode (train/eval) it had in
+        ``model``, and every parameter its ``requires_grad``. If the removed channels had mask
         exactly 0, its outputs equal the original model's (up to float rounding). Build a new
         optimizer for it: its parameters are new ``Parameter`` objects.
 
     Raises
     ------
+    TypeError
+        If ``model`` is not a module or ``plan`` not a :class:`PruningPlan`.
     ValueError
-        If the plan names a module that is not a block, keeps no channel, or an index is invalid.
+        If the plan names a module that is not a block, keeps no channel, or an index is not an
+        integer (booleans and floats are refused) in range.
 
     Examples
     --------
@@ -255,6 +291,9 @@ def remove_channels(model: nn.Module, plan: PruningPlan, *, fold_masks: bool = T
     >>> remove_channels(model, plan).stages[0][0].conv1.out_channels
     4
     """
+    check_module("model", model)
+    if not isinstance(plan, PruningPlan) or not isinstance(plan.keep, dict):
+        raise TypeError(f"`plan` must be a PruningPlan (a dict `keep`), got {plan!r}")
     pruned = copy.deepcopy(model)
     modules = dict(pruned.named_modules())
     for name, channels in plan.keep.items():
@@ -262,10 +301,7 @@ def remove_channels(model: nn.Module, plan: PruningPlan, *, fold_masks: bool = T
         if not isinstance(block, BasicBlock):
             raise ValueError(f"`plan.keep` names {name!r}, which is not a BasicBlock of the model")
         width = block.conv1.out_channels
-        channels = sorted(set(int(c) for c in channels))
-        if not channels or channels[0] < 0 or channels[-1] >= width:
-            raise ValueError(f"`plan.keep[{name!r}]` must hold channel indices in [0, {width}), "
-                             f"at least one, got {tuple(channels)!r}")
+        channels = _channel_indices(name, channels, width)
         index = torch.tensor(channels, dtype=torch.long, device=block.conv1.weight.device)
         block.conv1 = _slice_conv(block.conv1, out_index=index)
         block.bn1 = _slice_bn(block.bn1, index)
@@ -278,9 +314,31 @@ def remove_channels(model: nn.Module, plan: PruningPlan, *, fold_masks: bool = T
             else:
                 mask = SoftMask(len(channels)).to(values.device, values.dtype)
                 mask.weight.data.copy_(values)
-                block.mask = mask
+                mask.weight.requires_grad_(block.mask.weight.requires_grad)
+                block.mask = mask.train(block.mask.training)
         block.conv2 = conv2
     return pruned
+
+
+def _channel_indices(name, channels, width):
+    """Sorted distinct channel indices of ``plan.keep[name]``, each an integer in [0, width)."""
+    if isinstance(channels, Tensor):
+        if channels.dtype.is_floating_point or channels.dtype.is_complex \
+                or channels.dtype == torch.bool or channels.ndim != 1:
+            raise ValueError(f"`plan.keep[{name!r}]` must hold integer channel indices, got a "
+                             f"tensor of dtype {channels.dtype} and shape {tuple(channels.shape)}")
+        channels = channels.tolist()
+    try:
+        channels = list(channels)
+    except TypeError:
+        raise ValueError(f"`plan.keep[{name!r}]` must be a sequence of channel indices, got "
+                         f"{channels!r}") from None
+    valid = all(isinstance(c, numbers.Integral) and not isinstance(c, bool | np.bool_)
+                and 0 <= c < width for c in channels)
+    if not channels or not valid:
+        raise ValueError(f"`plan.keep[{name!r}]` must hold integer channel indices in "
+                         f"[0, {width}), at least one, got {tuple(channels)!r}")
+    return sorted({int(c) for c in channels})
 
 
 @torch.no_grad()
@@ -312,21 +370,45 @@ def recalibrate_bn(model: nn.Module, images: Tensor, *, batch_size: int = 256) -
     >>> model = recalibrate_bn(model, torch.randn(8, 1, 6, 6))
     >>> int(model[1].num_batches_tracked), model.training
     (1, False)
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+    ValueError
+        If ``images`` is not a non-empty tensor the model can take (the running statistics are
+        then left as they were), or ``batch_size`` is not an integer >= 1.
     """
+    check_module("model", model)
+    if not isinstance(images, Tensor) or images.ndim < 1 or len(images) == 0:
+        raise ValueError(f"`images` must be a non-empty Tensor of shape (n_images, ...), got "
+                         f"{getattr(images, 'shape', images)!r}")
+    check_int("batch_size", batch_size, 1)
     norms = [m for m in model.modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not norms:
         return model
+    reference = next(itertools.chain(model.parameters(), model.buffers()))
+    dtype = reference.dtype if reference.dtype.is_floating_point else images.dtype
     momenta = [bn.momentum for bn in norms]
+    saved = [(bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone())
+             for bn in norms]
     was_training = model.training
     try:
         for bn in norms:
             bn.reset_running_stats()
             bn.momentum = None
         model.train()
-        param = next(model.parameters())
         for start in range(0, len(images), batch_size):
-            model(images[start:start + batch_size].to(param.device, param.dtype))
+            model(images[start:start + batch_size].to(reference.device, dtype))
+    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+        for bn, (mean, var, count) in zip(norms, saved, strict=True):  # leave the model as it was
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+            bn.num_batches_tracked.copy_(count)
+        reason = " ".join(str(error).split())[:300]
+        raise ValueError(f"the model cannot take `images` of shape {tuple(images.shape)}: "
+                         f"{reason}") from error
     finally:
         for bn, momentum in zip(norms, momenta, strict=True):
             bn.momentum = momentum

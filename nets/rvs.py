@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from csc.validation import check_choice, check_positive
 
+from ._checks import check_module, check_tensors
 from .prox import PENALTIES, prox_penalty
 
 __all__ = ["RVS", "prunable_weights"]
@@ -37,7 +38,13 @@ def prunable_weights(model: nn.Module) -> list[Tensor]:
     Returns
     -------
     list of nn.Parameter
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
     """
+    check_module("model", model)
     kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
     return [m.weight for m in model.modules() if isinstance(m, kinds)]
 
@@ -104,7 +111,7 @@ class RVS:
                             ("a", a)):
             check_positive(name, value)
         check_choice("penalty", penalty, PENALTIES)
-        self.params = list(params)
+        self.params = check_tensors("params", params)
         if not self.params:
             raise ValueError("`params` must contain at least one tensor, got none")
         self.penalty = penalty

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from ._checks import check_module
+
 __all__ = ["LayerSparsity", "SparsityReport", "sparsity"]
 
 
@@ -58,6 +60,11 @@ def sparsity(model: nn.Module, *, weights_only: bool = False) -> SparsityReport:
         ``layers`` (one :class:`LayerSparsity` per parameter), ``n_zeros``, ``n_params``
         and the overall ``sparsity``.
 
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+
     Examples
     --------
     >>> import torch
@@ -67,6 +74,7 @@ def sparsity(model: nn.Module, *, weights_only: bool = False) -> SparsityReport:
     >>> sparsity(layer).sparsity
     0.75
     """
+    check_module("model", model)
     layers = []
     for name, p in model.named_parameters():
         if weights_only and not (name.endswith("weight") and p.dim() >= 2):

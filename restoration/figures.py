@@ -6,6 +6,8 @@ imported, so the caller's backend and open figures are left alone. Files are wri
 
 import numpy as np
 
+from csc.validation import check_int
+
 from .io import atomic_write
 
 __all__ = ["require_matplotlib", "plot_convergence", "plot_filters", "plot_panel"]
@@ -52,7 +54,15 @@ def plot_convergence(histories, path, *, title=None):
         list of sequences (several seeds), drawn with the same colour.
     path : str
     title : str or None
+
+    Raises
+    ------
+    TypeError
+        ``histories`` is not a non-empty dict.
     """
+    if not isinstance(histories, dict) or not histories:
+        raise TypeError(f"`histories` must be a non-empty dict of label -> objectives, got "
+                        f"{type(histories).__name__}")
     figure = _figure((5, 3.5))
     axis = figure.subplots()
     for index, (label, values) in enumerate(histories.items()):
@@ -75,8 +85,18 @@ def plot_convergence(histories, path, *, title=None):
 
 
 def plot_filters(filters, path):
-    """Grid of learned filters ``(n_filters, s, s)``, each scaled to its own range, as PNG."""
+    """Grid of learned filters ``(n_filters, s, s)``, each scaled to its own range, as PNG.
+
+    Raises
+    ------
+    ValueError
+        ``filters`` is not a finite real array of shape ``(n_filters, s, s)`` with a filter.
+    """
     filters = np.asarray(filters)
+    if filters.ndim != 3 or 0 in filters.shape or filters.dtype.kind not in "biuf" \
+            or not np.all(np.isfinite(filters)):
+        raise ValueError(f"`filters` must be finite real filters of shape (n_filters, s, s), got "
+                         f"shape {filters.shape} and dtype {filters.dtype}")
     n = len(filters)
     columns = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
@@ -96,7 +116,21 @@ def plot_filters(filters, path):
 
 
 def plot_panel(truth, observed, restored, path, *, mask=None, n_columns=5):
-    """Rows original / observed (inpainting) / restored of the first images, as PNG."""
+    """Rows original / observed (inpainting) / restored of the first images, as PNG.
+
+    Raises
+    ------
+    ValueError
+        The three stacks are not real ``(n_images, H, W)`` arrays of one shape, or
+        ``n_columns`` is not an integer >= 1.
+    """
+    truth, observed, restored = (np.asarray(a) for a in (truth, observed, restored))
+    for name, stack in (("truth", truth), ("observed", observed), ("restored", restored)):
+        if stack.ndim != 3 or 0 in stack.shape or stack.shape != truth.shape \
+                or stack.dtype.kind not in "biuf":
+            raise ValueError(f"`{name}` must be real images of shape (n_images, H, W) like "
+                             f"`truth`, got shape {stack.shape} and dtype {stack.dtype}")
+    check_int("n_columns", n_columns, 1)
     n_columns = min(n_columns, len(truth))
     low, high = np.percentile(truth, [0.5, 99.5])
     rows = [("original", truth)]

@@ -22,8 +22,14 @@ import numpy as np
 
 from csc import ConvolutionalDictionary
 from csc.backend import array_module, to_numpy
-from csc.images import as_float, image_layout, mask_weights
-from csc.validation import check_int, check_positive
+from csc.images import as_array, as_float, image_layout, mask_weights
+from csc.validation import (
+    check_bool,
+    check_int,
+    check_positive,
+    check_random_state,
+    check_representable,
+)
 
 from .datasets import DEFAULT_DICTIONARY
 from .tiling import code_detail
@@ -82,6 +88,12 @@ def load_dictionary(dictionary=None):
     Returns
     -------
     ndarray of shape (n_filters, s, s), float32
+
+    Raises
+    ------
+    ValueError
+        A file that cannot be read or is not a dictionary file, an unfitted estimator, or filters
+        that are not real, finite, square and gray (at least one filter), naming ``dictionary``.
     """
     if dictionary is None:
         dictionary = DEFAULT_DICTIONARY
@@ -89,15 +101,18 @@ def load_dictionary(dictionary=None):
         try:
             dictionary = ConvolutionalDictionary.load(dictionary)
         except (OSError, ValueError, KeyError) as error:
-            raise ValueError(f"`dictionary`: cannot load {str(dictionary)!r}: {error}") from None
+            raise ValueError(f"`dictionary`: {error}") from None
     if isinstance(dictionary, ConvolutionalDictionary):
+        if not hasattr(dictionary, "filters_"):
+            raise ValueError("`dictionary` is a ConvolutionalDictionary that is not fitted")
         dictionary = dictionary.filters_
-    filters = np.asarray(to_numpy(dictionary))
+    filters = as_array(to_numpy(dictionary), name="dictionary", xp=np)
     if filters.ndim == 4 and filters.shape[1] == 1:
         filters = filters[:, 0]
-    if filters.ndim != 3 or filters.shape[1] != filters.shape[2] or filters.dtype.kind != "f":
+    if filters.ndim != 3 or filters.shape[1] != filters.shape[2] or filters.dtype.kind != "f" \
+            or 0 in filters.shape:
         raise ValueError(f"`dictionary` must hold gray square float filters (n_filters, s, s), "
-                         f"got shape {filters.shape} and dtype {filters.dtype}")
+                         f"at least one, got shape {filters.shape} and dtype {filters.dtype}")
     if not np.all(np.isfinite(filters)):
         raise ValueError("`dictionary` contains NaN or infinite values")
     return filters.astype(np.float32)
@@ -161,14 +176,11 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=0.25, max_iter
     """
     start = time.perf_counter()
     xp = array_module(image, mask)
-    channels, layout = _validated_image(image, channel_axis)
-    if mask is None:
-        observed = np.ones(channels.shape, bool)
-    else:
-        observed = mask_weights(to_numpy(mask), layout, dtype=bool, binary=True,
-                                each_channel=True)[0]
+    channels, observed, layout = _validated_image(image, mask, channel_axis)
     _check_parameters(max_iter=max_iter, learn_iter=learn_iter, sparsity_weight=sparsity_weight,
-                      smoothing=smoothing)
+                      smoothing=smoothing, image_shape=channels.shape[-2:], learn=learn,
+                      dictionary=dictionary, keep_observed=keep_observed, progress=progress,
+                      random_state=random_state)
     filters = load_dictionary(dictionary)
     smooth = np.stack([_smooth(_biharmonic_fill(c, o), smoothing)
                        for c, o in zip(channels, observed, strict=True)])
@@ -248,26 +260,60 @@ def reconstruct(image, dictionary=None, *, sparsity_weight=0.25, max_iter=60,
 
 
 # -- steps ------------------------------------------------------------------------------------
-def _validated_image(image, channel_axis):
-    """Image as ``(channels (C, H, W) float on the host, layout)``; values must lie in [0, 1]."""
-    image = to_numpy(image)
+def _validated_image(image, mask, channel_axis):
+    """Image and mask as ``(channels, observed, layout)``: ``channels`` (C, H, W) float on the
+    host, zero at missing pixels; ``observed`` (C, H, W) bool.
+
+    Values at observed pixels must be finite and lie in [0, 1]; values at missing pixels are
+    ignored (NaN allowed there). Signed integers are refused (their policy maps to [-1, 1]).
+    """
+    image = as_array(to_numpy(image), name="image", xp=np)
     layout = image_layout(image, channel_axis, batch=False, name="image")
-    if np.asarray(image).dtype.kind == "i":
+    if image.dtype.kind == "i":
         raise ValueError(f"`image` must hold floats in [0, 1] or unsigned integers, got dtype "
-                         f"{np.asarray(image).dtype}")
-    values = as_float(image, name="image")
-    if values.min() < -1e-6 or values.max() > 1 + 1e-6:
+                         f"{image.dtype}")
+    values = layout.to_internal(as_float(image, name="image", finite=False), xp=np)[0]
+    if mask is None:
+        observed = np.ones(values.shape, bool)
+    else:
+        observed = mask_weights(to_numpy(mask), layout, dtype=bool, binary=True,
+                                each_channel=True)[0]
+    kept = values[observed]
+    if not np.all(np.isfinite(kept)):
+        raise ValueError("`image` contains NaN or infinite values at observed pixels (mark them "
+                         "missing in `mask`)")
+    if kept.min() < -1e-6 or kept.max() > 1 + 1e-6:
         raise ValueError(f"`image` values must lie in [0, 1], got "
-                         f"[{values.min():.4g}, {values.max():.4g}]")
-    return layout.to_internal(values, xp=np)[0], layout
+                         f"[{kept.min():.4g}, {kept.max():.4g}]")
+    return np.where(observed, values, values.dtype.type(0)), observed, layout
 
 
-def _check_parameters(*, max_iter, learn_iter, sparsity_weight, smoothing):
-    """The scalar parameters of :func:`restore`."""
+def _check_parameters(*, max_iter, learn_iter, sparsity_weight, smoothing, image_shape, learn,
+                      dictionary, keep_observed, progress, random_state):
+    """The scalar parameters of :func:`restore`, against the image's ``(H, W)``.
+
+    ``smoothing`` may not exceed the image's larger side (a wider Gaussian is flat over the
+    image). With ``learn``, the image must be at least as large as the dictionary's filters.
+    """
     check_int("max_iter", max_iter, 1)
     check_int("learn_iter", learn_iter, 1)
     check_positive("sparsity_weight", sparsity_weight)
+    check_representable("sparsity_weight", sparsity_weight, np.float32)  # the coding's precision
     check_positive("smoothing", smoothing)
+    if smoothing > max(image_shape):
+        raise ValueError(f"`smoothing` must be at most the image's larger side "
+                         f"({max(image_shape)} pixels), got {smoothing!r}")
+    check_bool("learn", learn)
+    check_bool("progress", progress)
+    if keep_observed is not None:
+        check_bool("keep_observed", keep_observed)
+    check_random_state("random_state", random_state)
+    if learn:
+        size = load_dictionary(dictionary).shape[-1]
+        if min(image_shape) < size:
+            raise ValueError(f"`learn=True` needs an `image` at least as large as the "
+                             f"dictionary's filters ({size}x{size}), got "
+                             f"{image_shape[0]}x{image_shape[1]}")
 
 
 def _smooth(image, sigma):

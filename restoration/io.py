@@ -5,10 +5,13 @@ from pathlib import Path
 
 import numpy as np
 
+from csc.backend import to_numpy
+from csc.images import as_float
 from csc.persistence import atomic_write
+from csc.validation import check_int
 
-__all__ = ["read_image", "read_mask", "write_image", "atomic_write", "write_text",
-           "IMAGE_SUFFIXES"]
+__all__ = ["read_image", "read_mask", "encode_image", "write_image", "write_bytes",
+           "atomic_write", "write_text", "IMAGE_SUFFIXES", "JPEG_QUALITY"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -33,6 +36,9 @@ def read_image(path):
     except Exception as error:  # imageio raises many types for unreadable files
         reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
         raise ValueError(f"cannot read image {str(path)!r}: {reason}") from None
+    if image.dtype.kind not in "biuf" or 0 in image.shape:
+        raise ValueError(f"{str(path)!r}: expected an image of numbers, got shape {image.shape} "
+                         f"and dtype {image.dtype}")
     if image.ndim == 3 and image.shape[-1] in (2, 4):
         image = image[..., :-1]  # gray + alpha or RGBA
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -43,7 +49,11 @@ def read_image(path):
 
 
 def read_mask(path, shape):
-    """Read a mask image: pixels brighter than half the range are observed.
+    """Read a mask image: a pixel is observed where it is brighter than half the range.
+
+    The value is scaled by :func:`csc.images.as_float` (uint8 by 255, uint16 by 65535, floats
+    kept); in a colour mask a pixel is observed only where every channel is above one half (a
+    pixel black in any channel counts as missing).
 
     Parameters
     ----------
@@ -54,45 +64,126 @@ def read_mask(path, shape):
     Returns
     -------
     ndarray of bool of shape ``shape``
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, NaN values, a size other than ``shape``, or no observed pixel.
     """
-    mask = read_image(path)
+    mask = as_float(read_image(path), name=f"mask {str(path)!r}")
     if mask.ndim == 3:
-        mask = mask.max(axis=-1)
+        mask = mask.min(axis=-1)
     if mask.shape != tuple(shape):
         raise ValueError(f"mask {str(path)!r} has size {mask.shape}, the image {tuple(shape)}")
-    high = np.iinfo(mask.dtype).max if mask.dtype.kind in "ui" else 1.0
-    observed = mask > high / 2
+    observed = mask > 0.5
     if not observed.any():
         raise ValueError(f"mask {str(path)!r} has no observed (white) pixel")
     return observed
 
 
-def write_image(path, image, like=np.uint8):
+JPEG_QUALITY = 95
+
+
+def encode_image(image, suffix, *, like=np.uint8, quality=JPEG_QUALITY):
+    """Encode an image in [0, 1] in a file format, in memory.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W), (H, W, 1) or (H, W, 3); (H, W, 2) or (H, W, 4) with alpha
+        for PNG and TIFF
+        Floats in [0, 1], or integers and booleans scaled by :func:`csc.images.as_float`.
+    suffix : str
+        ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff`` (any case).
+    like : dtype
+        Stored dtype: uint16 kept for TIFF and gray PNG, floats kept for TIFF, uint8 otherwise.
+    quality : int in [1, 100]
+        JPEG quality (ignored for the other formats).
+
+    Returns
+    -------
+    (bytes, ndarray)
+        The file's bytes and the image decoded from them (the file's dtype): what a reader of
+        the file gets, JPEG losses and rounding included.
+
+    Raises
+    ------
+    ValueError
+        An unknown suffix or dtype, a shape that is not an image (or alpha for JPEG), NaN or
+        infinite values, or values outside [0, 1], naming the argument.
+    """
+    import imageio.v3 as iio
+
+    suffix = suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"`suffix` must be one of {', '.join(IMAGE_SUFFIXES)}, got {suffix!r}")
+    try:
+        like = np.dtype(like)
+    except TypeError:
+        raise ValueError(f"`like` must be a NumPy dtype, got {like!r}") from None
+    check_int("quality", quality, 1, 100)
+    image = to_numpy(image)
+    shape = tuple(np.shape(image))
+    jpeg = suffix in (".jpg", ".jpeg")
+    channels = (1, 3) if jpeg else (1, 2, 3, 4)
+    if not (len(shape) == 2 or (len(shape) == 3 and shape[-1] in channels)) or 0 in shape:
+        kinds = "(H, W) or (H, W, 3)" + ("" if jpeg else ", or with alpha (H, W, 2) or (H, W, 4)")
+        raise ValueError(f"`image` must have shape {kinds} for {suffix}, got {shape}")
+    image = as_float(image, name="image")
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.min() < -1e-6 or image.max() > 1 + 1e-6:
+        raise ValueError(f"`image` values must lie in [0, 1], got [{image.min():.4g}, "
+                         f"{image.max():.4g}]")
+    image = np.clip(image.astype(np.float64), 0.0, 1.0)
+    tiff = suffix in (".tif", ".tiff")
+    if like.kind == "f" and tiff:
+        stored = image.astype(np.float32)
+    elif like == np.uint16 and (tiff or image.ndim == 2 and suffix == ".png"):
+        stored = np.round(image * 65535).astype(np.uint16)
+    else:
+        stored = np.round(image * 255).astype(np.uint8)
+    options = {"quality": int(quality)} if jpeg else {}
+    data = iio.imwrite("<bytes>", stored, extension=suffix, **options)
+    return data, np.asarray(iio.imread(data, extension=suffix))
+
+
+def write_image(path, image, like=np.uint8, *, quality=JPEG_QUALITY):
     """Write an image in [0, 1] atomically (temporary file, then rename).
 
     Parameters
     ----------
     path : path-like
         ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff``.
-    image : ndarray of shape (H, W) or (H, W, 3), floats in [0, 1]
-    like : dtype
-        Stored dtype: uint16 kept for TIFF and gray PNG, floats kept for TIFF, uint8 otherwise.
-    """
-    import imageio.v3 as iio
+    image, like, quality
+        As in :func:`encode_image`.
 
-    path = Path(path)
-    suffix = path.suffix.lower()
+    Returns
+    -------
+    ndarray
+        The image as stored, decoded from the written bytes (what :func:`read_image` returns
+        for the file, before its alpha channel is dropped).
+
+    Raises
+    ------
+    ValueError
+        As :func:`encode_image`; nothing is written.
+    """
+    suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise ValueError(f"output {str(path)!r} must end with one of {', '.join(IMAGE_SUFFIXES)}")
-    like = np.dtype(like)
-    image = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
-    if like.kind == "f" and suffix in (".tif", ".tiff"):
-        stored = image.astype(np.float32)
-    elif like == np.uint16 and (suffix in (".tif", ".tiff") or image.ndim == 2 and suffix == ".png"):
-        stored = np.round(image * 65535).astype(np.uint16)
-    else:
-        stored = np.round(image * 255).astype(np.uint8)
-    atomic_write(path, lambda temporary: iio.imwrite(temporary, stored))
+    data, stored = encode_image(image, suffix, like=like, quality=quality)
+    write_bytes(path, data)
+    return stored
+
+
+def write_bytes(path, data):
+    """Write bytes atomically."""
+
+    def write(temporary):
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+
+    atomic_write(path, write)
 
 
 def write_text(path, text):

@@ -3,30 +3,41 @@
 import numpy as np
 from scipy import ndimage
 
+from csc.images import as_float
+from csc.validation import check_in_range, check_int
+
 __all__ = ["rgb_to_gray", "gaussian_window", "local_contrast_normalize"]
 
 
 def rgb_to_gray(images):
-    """MATLAB ``rgb2gray`` weights, scaled to [0, 1] for ``uint8`` input.
+    """MATLAB ``rgb2gray`` weights on images scaled by the project's float policy.
 
     Parameters
     ----------
     images : ndarray of shape (..., 3)
+        Integers are divided by their dtype's largest value (uint8 by 255, uint16 by 65535),
+        floats kept (:func:`csc.images.as_float`, in float64).
 
     Returns
     -------
     ndarray of shape (...), float64
-        ``(0.2989 R + 0.5870 G + 0.1140 B)``, divided by 255 for integer input.
+        ``0.2989 R + 0.5870 G + 0.1140 B``.
+
+    Raises
+    ------
+    ValueError
+        No colour axis of size 3, a non-numeric dtype, or NaN/inf.
     """
-    images = np.asarray(images)
-    if images.shape[-1] != 3:
+    images = as_float(images, integer_dtype=np.float64)
+    if images.ndim == 0 or images.shape[-1] != 3:
         raise ValueError(f"`images` must end with a colour axis of size 3, got {images.shape}")
-    scale = 255.0 if images.dtype.kind in "ui" else 1.0
-    return images.astype(np.float64) @ np.array([0.2989, 0.5870, 0.1140]) / scale
+    return images.astype(np.float64) @ np.array([0.2989, 0.5870, 0.1140])
 
 
 def gaussian_window(size=13, sigma=3 * 1.591):
     """Gaussian window ``(size, size)`` normalised to sum 1 (MATLAB ``fspecial('gaussian')``)."""
+    check_int("size", size, 1, 1001)
+    check_in_range("sigma", sigma, 0, 1e6, closed=(False, True))
     radius = (size - 1) / 2
     grid = np.arange(size) - radius
     window = np.exp(-(grid[:, None] ** 2 + grid[None, :] ** 2) / (2 * sigma**2))
@@ -54,10 +65,16 @@ def local_contrast_normalize(images, *, size=13, sigma=3 * 1.591, zero_mean=True
     Returns
     -------
     ndarray of the input shape, float64
+
+    Raises
+    ------
+    ValueError
+        Not one or a stack of gray images, a non-numeric dtype, or NaN/inf.
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim not in (2, 3):
-        raise ValueError(f"`images` must have shape (H, W) or (n_images, H, W), got {images.shape}")
+    images = as_float(images, integer_dtype=np.float64).astype(np.float64)
+    if images.ndim not in (2, 3) or 0 in images.shape:
+        raise ValueError(f"`images` must have shape (H, W) or (n_images, H, W), not empty, got "
+                         f"{images.shape}")
     window = gaussian_window(size, sigma)
     single = images.ndim == 2
     stack = images[None] if single else images

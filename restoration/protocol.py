@@ -17,6 +17,9 @@ import time
 
 import numpy as np
 
+from csc.images import as_float
+from csc.validation import check_bool, check_choice, check_in_range, check_int
+
 from .metrics import protocol_psnr, protocol_ssim, psnr, psnr_missing, ssim
 
 __all__ = [
@@ -69,9 +72,17 @@ def image_metrics(reference, estimate, mask=None):
 
     Standard metrics use ``data_range = reference.max() - reference.min()``; ``psnr_missing``
     (over ``mask == False``) is None without a mask or when nothing is missing.
+
+    Raises
+    ------
+    ValueError
+        As :func:`restoration.metrics.psnr`, or a constant ``reference`` (no range).
     """
-    data_range = float(reference.max() - reference.min())
-    row = {"protocol_psnr": protocol_psnr(reference, estimate),
+    protocol = protocol_psnr(reference, estimate)  # checks both arrays
+    data_range = float(np.ptp(np.asarray(reference, dtype=np.float64)))
+    if not data_range > 0:
+        raise ValueError("`reference` is constant: its range, the peak of PSNR/SSIM, is 0")
+    row = {"protocol_psnr": protocol,
            "protocol_ssim": protocol_ssim(reference, estimate),
            "psnr": psnr(reference, estimate, data_range=data_range),
            "ssim": ssim(reference, estimate, data_range=data_range),
@@ -83,6 +94,8 @@ def image_metrics(reference, estimate, mask=None):
 
 def summarize(rows):
     """Mean of every metric over the per-image rows (None when a metric is absent)."""
+    if not isinstance(rows, list | tuple) or not all(isinstance(row, dict) for row in rows):
+        raise TypeError(f"`rows` must be a list of dicts (metrics per image), got {rows!r}")
     means = {}
     for key in METRIC_KEYS:
         values = [row[key] for row in rows if row.get(key) is not None]
@@ -128,17 +141,26 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
     Raises
     ------
     ValueError
-        Unknown task, or invalid learner parameters.
+        Unknown task, images that are not a non-empty real stack, ``kept`` outside (0, 1],
+        ``seed`` not an integer >= 0, ``dtype`` not float32/float64, or invalid learner
+        parameters (naming the argument).
     """
     from csc import ConvolutionalDictionary
 
-    if task not in TASKS:
-        raise ValueError(f"`task` must be one of {TASKS}, got {task!r}")
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 3:
+    check_choice("task", task, TASKS)
+    images = as_float(images, integer_dtype=np.float64).astype(np.float64)
+    if images.ndim != 3 or 0 in images.shape:
         raise ValueError(f"`images` must have shape (n_images, H, W), got {images.shape}")
-    if not 0 < kept <= 1:
-        raise ValueError(f"`kept` must be in (0, 1], got {kept!r}")
+    check_in_range("kept", kept, 0, 1, closed=(False, True))
+    check_int("seed", seed, 0)
+    check_bool("progress", progress)
+    if _float_dtype(dtype) is None:
+        raise ValueError(f"`dtype` must be float32 or float64, got {dtype!r}")
+    try:
+        coupling_quantiles = tuple(coupling_quantiles)
+    except TypeError:
+        raise ValueError(f"`coupling_quantiles` must be two numbers in [0, 1], got "
+                         f"{coupling_quantiles!r}") from None
     mask = protocol_mask(images.shape, seed, kept=kept) if task == "inpaint" else \
         np.ones(images.shape, bool)
     observed = images * mask
@@ -185,6 +207,15 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
         "arrays": {"truth": images, "mask": mask, "observed": observed, "restored": restored,
                    "filters": np.asarray(model.filters_)},
     }
+
+
+def _float_dtype(dtype):
+    """``dtype`` as a NumPy float32/float64 dtype, or None for anything else."""
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        return None
+    return dtype if dtype in (np.float32, np.float64) else None
 
 
 def evaluate_set(set_name, **options):

@@ -28,6 +28,21 @@ def output_paths(out_dir, stem, *, figures=True):
                                else f"{stem}_{kind}.png") for kind in kinds}
 
 
+_RESULT_KEYS = ("config", "per_image", "averages", "objective", "nnz", "encode_objective",
+                "encode_nnz", "fit_seconds", "seconds")
+
+
+def _check_result(result):
+    """``result`` is a dict as :func:`restoration.protocol.evaluate` returns."""
+    if not isinstance(result, dict):
+        raise TypeError(f"`result` must be the dict of restoration.protocol.evaluate, got "
+                        f"{type(result).__name__}")
+    missing = [key for key in _RESULT_KEYS if key not in result]
+    if missing:
+        raise ValueError(f"`result` is not a result of restoration.protocol.evaluate (no "
+                         f"{', '.join(missing)})")
+
+
 def _fmt(value, digits):
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -38,6 +53,7 @@ _COLUMNS = (("protocol_psnr", "PSNR (papers)", 2), ("protocol_ssim", "SSIM (pape
 
 def to_markdown(result):
     """Markdown report of one run: configuration, per-image table, averages, objective, time."""
+    _check_result(result)
     config = result["config"]
     columns = [c for c in _COLUMNS if c[0] != "psnr_missing" or config["task"] == "inpaint"]
     lines = [f"# {config['set']} {config['task']}, optimizer={config['optimizer']}, "
@@ -65,6 +81,7 @@ def to_markdown(result):
 
 def to_csv(result):
     """CSV of one run: one row per image, then a ``mean`` row."""
+    _check_result(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["image", *METRIC_KEYS, "objective", "nnz", "seconds"])
@@ -80,6 +97,7 @@ def to_csv(result):
 
 def to_json(result):
     """JSON text of a run (everything but the arrays)."""
+    _check_result(result)
     return json.dumps({k: v for k, v in result.items() if k != "arrays"}, indent=1)
 
 
@@ -106,11 +124,17 @@ def write_results(result, out_dir, *, force=False, figures=True, stem=None):
 
     Raises
     ------
+    TypeError, ValueError
+        ``result`` is not a result of :func:`restoration.protocol.evaluate`, or ``out_dir`` is
+        not an existing folder.
     FileExistsError
         An output exists and ``force`` is False.
     ImportError
         ``figures`` without matplotlib.
     """
+    _check_result(result)
+    if not os.path.isdir(out_dir):
+        raise ValueError(f"`out_dir` must be an existing folder, got {out_dir!r}")
     paths = output_paths(out_dir, stem or result_stem(result["config"]), figures=figures)
     existing = [path for path in paths.values() if os.path.exists(path)]
     if existing and not force:

@@ -30,3 +30,44 @@ def data_gradient(signal, weights, filters_hat, codes):
     residual = weights * (spatial(synthesize(filters_hat, spectra(codes, xp=np), xp=np), grid,
                                   xp=np) - signal)
     return spatial(analyze(filters_hat, spectra(residual, xp=np), xp=np), grid, xp=np)
+
+
+#: the ways a dictionary file can be damaged, for :func:`write_dictionary_file`
+DICTIONARY_DAMAGES = ("empty", "bytes", "zip header", "truncated", "npy", "directory", "1-D",
+                      "5-D uint16", "uint16", "nan", "bad json", "json list", "unknown parameter",
+                      "wrong n_filters", "no params")
+
+
+def write_dictionary_file(path, filters, damage=None):
+    """A dictionary file of ``filters`` ``(n_filters, s, s)`` at ``path``, damaged as named
+    (one of :data:`DICTIONARY_DAMAGES`, or None for an intact one)."""
+    import json
+    import os
+
+    params = {"n_filters": len(filters), "filter_size": filters.shape[-1]}
+    entries = {"filters": filters, "params": np.asarray(json.dumps(params))}
+    raw = {"empty": b"", "bytes": b"not a dictionary", "zip header": b"PK\x03\x04garbage"}
+    if damage in raw:
+        path.write_bytes(raw[damage])
+    elif damage == "npy":
+        with open(path, "wb") as stream:
+            np.save(stream, filters)
+    elif damage == "directory":
+        os.mkdir(path)
+    else:
+        changed = {
+            None: {}, "truncated": {},
+            "1-D": {"filters": np.zeros(5)},
+            "5-D uint16": {"filters": np.zeros((2, 1, 1, 3, 3), np.uint16)},
+            "uint16": {"filters": filters.astype(np.uint16)},
+            "nan": {"filters": np.full_like(filters, np.nan)},
+            "bad json": {"params": np.asarray("{bad")},
+            "json list": {"params": np.asarray("[1, 2]")},
+            "unknown parameter": {"params": np.asarray(json.dumps({**params, "speed": 1}))},
+            "wrong n_filters": {"params": np.asarray(json.dumps({**params, "n_filters": 99}))},
+            "no params": {"params": None},
+        }[damage]
+        entries = {k: v for k, v in {**entries, **changed}.items() if v is not None}
+        np.savez(path, **entries)
+        if damage == "truncated":
+            path.write_bytes(path.read_bytes()[:200])

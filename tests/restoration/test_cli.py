@@ -114,17 +114,21 @@ def test_inpaint_with_a_mask_file_and_reconstruct(tmp_path, photo, capsys):
     assert iio.imread(tmp_path / "approx.png").shape == original.shape
 
 
-def test_inpaint_demo_without_input(tmp_path, monkeypatch, capsys):
+def test_inpaint_demo_is_rerunnable_and_writes_to_the_cache_folder(tmp_path, monkeypatch, capsys):
     from skimage import data
 
-    monkeypatch.chdir(tmp_path)
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setattr(data, "camera", lambda: data.coins()[:40, :56])
-    assert main(["inpaint", *FAST]) == 0
-    out = capsys.readouterr().out
-    assert "% of 2240 pixels missing" in out and "biharmonic" in out
-    assert os.listdir(tmp_path) == ["inpainted_camera.png"]
-    assert main(["inpaint", *FAST]) == 2  # never overwritten without --force
-    assert "--force" in capsys.readouterr().err
+    for _ in range(2):  # the second run overwrites the demo's own output
+        assert main(["inpaint", *FAST]) == 0
+        out = capsys.readouterr().out
+        assert "1142 of 2240 pixels missing" in out and "biharmonic" in out
+        assert str(cache / "cogd" / "inpainted_camera.png") in out
+    assert os.listdir(work) == []  # nothing written where it was run
+    assert os.listdir(cache / "cogd") == ["inpainted_camera.png"]
 
 
 @pytest.mark.parametrize("arguments,message", [
@@ -138,7 +142,7 @@ def test_inpaint_demo_without_input(tmp_path, monkeypatch, capsys):
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{tmp}/out.bmp"], "--output must end"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--dictionary", "{bad}"],
      "cannot load"),
-    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--max-iter", "0"], "max_iter"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--max-iter", "0"], "--max-iter"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--bogus"], "unrecognized"),
     (["reconstruct", "{bad}", "-o", "{out}"], "cannot read image"),
 ])

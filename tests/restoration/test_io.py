@@ -34,7 +34,7 @@ def test_write_then_read_round_trip(tmp_path, suffix, like, stored, tolerance):
 
 def test_alpha_is_dropped_and_mask_threshold_is_half_range(tmp_path):
     rgba = np.zeros((4, 5, 4), np.uint8)
-    rgba[..., 0] = np.arange(5) * 60  # 0 60 120 180 240
+    rgba[..., :3] = (np.arange(5) * 60)[:, None]  # 0 60 120 180 240 in every colour channel
     import imageio.v3 as iio
 
     iio.imwrite(tmp_path / "mask.png", rgba)
@@ -43,6 +43,26 @@ def test_alpha_is_dropped_and_mask_threshold_is_half_range(tmp_path):
     np.testing.assert_array_equal(observed[0], [False, False, False, True, True])
     with pytest.raises(ValueError, match="has size"):
         read_mask(tmp_path / "mask.png", (5, 5))
+
+
+def test_a_colour_mask_pixel_black_in_one_channel_is_missing(tmp_path):
+    import imageio.v3 as iio
+
+    rgb = np.full((3, 4, 3), 255, np.uint8)
+    rgb[0, 0, 1] = 0  # black in the green channel only
+    rgb[1, 1] = (255, 0, 0)  # red
+    iio.imwrite(tmp_path / "mask.png", rgb)
+    observed = read_mask(tmp_path / "mask.png", (3, 4))
+    assert not observed[0, 0] and not observed[1, 1] and observed.sum() == 10
+
+
+def test_a_16_bit_mask_uses_half_its_range(tmp_path):
+    import imageio.v3 as iio
+
+    mask = np.array([[0, 30000, 40000, 65535]], np.uint16)
+    iio.imwrite(tmp_path / "mask.png", mask)
+    np.testing.assert_array_equal(read_mask(tmp_path / "mask.png", (1, 4))[0],
+                                  [False, False, True, True])
 
 
 def test_unknown_suffix_is_refused(tmp_path):

@@ -42,7 +42,7 @@ def test_psnr_missing_counts_only_missing_pixels(pair):
         10 * np.log10(1 / mse))
     with pytest.raises(ValueError, match="no missing pixel"):
         psnr_missing(reference, estimate, np.ones_like(mask))
-    with pytest.raises(ValueError, match="mask must have shape"):
+    with pytest.raises(ValueError, match="`mask` must have shape"):
         psnr_missing(reference, estimate, mask[:5])
 
 

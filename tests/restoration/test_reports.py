@@ -82,7 +82,7 @@ BAD_ARGUMENTS = [
     (["evaluate", "fruit", "--optimizer", "sgd"], "invalid choice"),
     (["evaluate", "fruit", "--max-iter", "two"], "invalid int"),
     (["evaluate", "fruit", "--out-dir", "{tmp}/no/such/folder"], "not an existing folder"),
-    (["evaluate", "fruit", "--max-iter", "0", "--out-dir", "{tmp}", "--no-figures"], "max_iter"),
+    (["evaluate", "fruit", "--max-iter", "0", "--out-dir", "{tmp}", "--no-figures"], "--max-iter"),
     (["evaluate", "fruit", "--sparsity-weight", "-1", "--out-dir", "{tmp}", "--no-figures"],
      "sparsity_weight"),
 ]
