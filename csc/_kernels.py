@@ -5,17 +5,19 @@ solve and Gram matrix are sums over filters or images at every frequency; the sy
 sparse codes touches only their non-zeros. As array expressions these take several memory passes
 and allocate temporaries (or, for the synthesis, an FFT of code size). On NumPy one Numba loop
 does each in one or two passes; on CuPy the same maths runs as array expressions. (Serial loops:
-``parallel=True`` measured no faster here, the kernels are memory-bound.)
+``parallel=True`` measured no faster here, the kernels are memory-bound, and its threads compete
+with the FFT's.)
 """
 
 import numpy as np
 
-from .fourier import filter_adjoint, synthesize
+from .fourier import filter_adjoint
+from .fourier import synthesize as _synthesize_expression
 from .linalg import gram as _gram_expression
 from .linalg import woodbury_solve
 from .prox import soft_threshold
 
-__all__ = ["shrink_dual_update", "sparse_synthesis", "fista_update", "gram",
+__all__ = ["shrink_dual_update", "sparse_synthesis", "fista_update", "synthesize", "gram",
            "consensus_filter_step"]
 
 try:  # numba is a dependency; keep the module importable where its JIT is unavailable
@@ -87,6 +89,16 @@ if numba is not None:
             row_nnz[r] = count
             sums[r, 0] = along
             sums[r, 1] = squared
+
+    @numba.njit(fastmath=True, cache=True)
+    def _synthesize_numba(filters_hat, codes_hat, out):
+        n_filters, n_channels, n_freq = filters_hat.shape
+        out[:] = 0
+        for n in range(codes_hat.shape[0]):
+            for c in range(n_channels):
+                for k in range(n_filters):
+                    for f in range(n_freq):
+                        out[n, c, f] += filters_hat[k, c, f] * codes_hat[n, k, f]
 
     @numba.njit(fastmath=True, cache=True)
     def _gram_numba(operator_hat, out):
@@ -256,6 +268,30 @@ def fista_update(codes, momentum, gradient, *, step, threshold, inertia, non_neg
     momentum[...] = new + inertia * (new - codes)
     codes[...] = new
     return xp.count_nonzero(codes, axis=-1), along, squared
+
+
+def synthesize(filters_hat, codes_hat, *, xp):
+    """Spectrum of ``sum_k d_k (*) x_k`` (:func:`csc.fourier.synthesize`), in one pass on NumPy.
+
+    Parameters
+    ----------
+    filters_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
+    codes_hat : ndarray of shape (n_images, n_filters, Hp, Wq)
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_channels, Hp, Wq)
+    """
+    if xp is not np or numba is None or not (filters_hat.flags.c_contiguous
+                                             and codes_hat.flags.c_contiguous) \
+            or filters_hat.dtype != codes_hat.dtype:
+        return _synthesize_expression(filters_hat, codes_hat, xp=xp)
+    n_filters, n_channels = filters_hat.shape[:2]
+    out = np.empty((codes_hat.shape[0], n_channels) + codes_hat.shape[2:], codes_hat.dtype)
+    _synthesize_numba(filters_hat.reshape(n_filters, n_channels, -1),
+                      codes_hat.reshape(codes_hat.shape[0], n_filters, -1),
+                      out.reshape(out.shape[0], n_channels, -1))
+    return out
 
 
 def gram(operator_hat, *, xp):

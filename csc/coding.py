@@ -252,7 +252,7 @@ def _code_synthesizer(filters_hat, filter_size, grid, *, xp):
     """
 
     def by_fft(codes, row_nnz):
-        return synthesize(filters_hat, spectra(codes, xp=xp), xp=xp)
+        return _kernels.synthesize(filters_hat, spectra(codes, xp=xp), xp=xp)
 
     if filter_size is None or xp is not np or _kernels.numba is None:
         return by_fft
@@ -351,12 +351,14 @@ def fista_sparse_code(
     synthesize_codes = _code_synthesizer(filters_hat, filter_size, grid, xp=xp)
     DX = spatial(synthesize_codes(codes, xp.count_nonzero(codes, axis=-1)), grid, xp=xp)
     DY = DX
+    adjoint_hat = filters_hat.conj()
     history = {"step_scale": []}
     t, converged = 1.0, False
     for n_iter in range(1, max_iter + 1):
         difference = DY - signal
         residual = weights * difference
-        gradient = spatial(analyze(filters_hat, spectra(residual, xp=xp), xp=xp), grid, xp=xp)
+        gradient = spatial(analyze(adjoint_hat, spectra(residual, xp=xp), conjugated=True, xp=xp),
+                           grid, xp=xp)
         t, t_prev = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t)), t
         inertia = (t_prev - 1.0) / t
         previous = codes.copy() if tol is not None else None

@@ -98,21 +98,25 @@ def synthesize(filters_hat, codes_hat, *, xp):
     return xp.einsum("kcyx,nkyx->ncyx", filters_hat, codes_hat)
 
 
-def analyze(filters_hat, residual_hat, *, xp):
+def analyze(filters_hat, residual_hat, *, conjugated=False, xp):
     """Spectrum of the adjoint ``D^T r``: correlation of the residual with every filter.
 
     Parameters
     ----------
     filters_hat : ndarray of shape (n_filters, n_channels, Hp, Wq)
     residual_hat : ndarray of shape (n_images, n_channels, Hp, Wq)
+    conjugated : bool
+        ``filters_hat`` is already conjugated (an iterative solver conjugates once, not at
+        every iteration).
 
     Returns
     -------
     ndarray of shape (n_images, n_filters, Hp, Wq)
     """
+    adjoint = filters_hat if conjugated else filters_hat.conj()
     if filters_hat.shape[1] == 1:
-        return filters_hat[None, :, 0].conj() * residual_hat
-    return xp.einsum("kcyx,ncyx->nkyx", filters_hat.conj(), residual_hat)
+        return adjoint[None, :, 0] * residual_hat
+    return xp.einsum("kcyx,ncyx->nkyx", adjoint, residual_hat)
 
 
 def filter_adjoint(codes_hat, residual_hat, *, xp):

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IMAGE_SETS", "DEFAULT_DICTIONARY", "image_paths", "load_image_set"]
+__all__ = ["IMAGE_SETS", "DEFAULT_DICTIONARY", "DEFAULT_DICTIONARIES", "image_paths",
+           "load_image_set"]
 
 DATA_DIR = Path(__file__).resolve().parent
 DEFAULT_DICTIONARY = DATA_DIR / "default_dictionary.npz"
+#: the dictionaries restoration.restore chooses from per image (the default one first)
+DEFAULT_DICTIONARIES = (DEFAULT_DICTIONARY, DATA_DIR / "default_dictionary_sparse.npz")
 IMAGE_SETS = ("fruit", "city")
 
 _SHA256 = {

@@ -24,7 +24,10 @@ REPORT_HELP = (
     "printed: objective = 1/2 ||M (b - D z)||^2 + lambda ||z||_1 of the sparse coding (b: the "
     "image's detail layer scaled to unit RMS, M: the observed pixels, D: the dictionary, z: the "
     "codes; lower is a better fit), nnz = fraction of non-zero codes z (lower is sparser), "
-    "lambda = --sparsity-weight; PSNR/SSIM are measured on the image as written to the file")
+    "lambda = --sparsity-weight and sigma = --smoothing (the Gaussian that separates the smooth "
+    "part from the detail), chosen per image by predicting hidden observed pixels unless given; "
+    "'biharmonic fill' means the sparse detail did not predict them better, so the fill alone "
+    "is the result; PSNR/SSIM are measured on the image as written to the file")
 
 
 class UsageError(Exception):
@@ -195,10 +198,17 @@ def _describe(image):
     return f"{image.shape[0]}x{image.shape[1]} {colour} {image.dtype}"
 
 
+def _iterations(args):
+    """``max_iter`` when given on the command line (else the API's default)."""
+    return {} if args.max_iter is None else {"max_iter": args.max_iter}
+
+
 def _report(label, info, output):
-    _say(f"{label}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, "
-         f"lambda {info.sparsity_weight:g}, {info.n_iter} iterations x {info.n_tiles} tile(s), "
-         f"{info.seconds:.1f} s -> {output}")
+    settings = ", ".join("biharmonic fill" if s.smoothing is None else
+                         f"lambda {s.sparsity_weight:g} sigma {s.smoothing:g}"
+                         for s in info.selections)
+    _say(f"{label}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {settings}, "
+         f"{info.n_iter} iterations x {info.n_tiles} tile(s), {info.seconds:.1f} s -> {output}")
 
 
 def _quality_text(truth, estimate, channel_axis, mask=None):
@@ -251,16 +261,15 @@ def _inpaint(args):
     missing = f"{mask.size - int(mask.sum())} of {mask.size} pixels missing ({1 - mask.mean():.0%})"
     if args.missing is not None:
         missing += f" (--missing {args.missing:g}, --seed {args.seed})"
-    _say(f"cogd inpaint: {name}, {_describe(image)}, {missing}; coding with "
-         f"{args.max_iter} FISTA iterations...")
+    _say(f"cogd inpaint: {name}, {_describe(image)}, {missing}; filling and coding...")
     from .inpainting import restore
     from .io import write_bytes
 
     channel_axis = -1 if image.ndim == 3 else None
     info = _user_input(
         restore, image, mask, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
-        max_iter=args.max_iter, learn=args.learn, channel_axis=channel_axis,
-        progress=not args.quiet)
+        smoothing=args.smoothing, channel_axis=channel_axis, progress=not args.quiet,
+        **_iterations(args))
     data, stored = _encode(args, output, info.image, _output_dtype(image))
     lines = []
     if args.missing is not None:  # the input is the ground truth
@@ -286,15 +295,15 @@ def _inpaint(args):
 def _reconstruct(args):
     output = _restoration_output(args, "reconstructed_camera.png")
     image, _, name = _restoration_input(args)
-    _say(f"cogd reconstruct: {name}, {_describe(image)}; coding with {args.max_iter} FISTA "
-         "iterations...")
+    _say(f"cogd reconstruct: {name}, {_describe(image)}; coding...")
     from .inpainting import restore
     from .io import write_bytes
 
     channel_axis = -1 if image.ndim == 3 else None
     info = _user_input(
         restore, image, dictionary=args.dictionary, sparsity_weight=args.sparsity_weight,
-        max_iter=args.max_iter, channel_axis=channel_axis, progress=not args.quiet)
+        smoothing=args.smoothing, channel_axis=channel_axis, progress=not args.quiet,
+        **_iterations(args))
     data, stored = _encode(args, output, info.image, _output_dtype(image))
     line = _comparison(f"reconstruction vs input ({_format_name(output, stored)} as written)",
                        _as_unit(image), stored, channel_axis)
@@ -409,19 +418,21 @@ def _build_parser():
                                help="remove this fraction of the pixels at random and measure "
                                     "the result against the input (default 0.5 for the demo)")
             sub.add_argument("--seed", type=_seed, default=0, help="seed of --missing")
-            sub.add_argument("--learn", action="store_true",
-                             help="adapt the dictionary to the observed pixels first (CoGD)")
             sub.add_argument("--no-baseline", dest="baseline", action="store_false",
                              help="with --missing, skip the biharmonic baseline")
         sub.add_argument("-o", "--output",
                          help="output image (.png, .jpg, .tif); required with INPUT; the demo "
                               "writes to the cache folder and overwrites its own output")
         sub.add_argument("--dictionary", help="dictionary .npz written by `cogd learn` "
-                         "(default: the bundled 64 filters 8x8)")
-        sub.add_argument("--sparsity-weight", type=float, default=0.25,
+                         "(default: the bundled one)")
+        sub.add_argument("--sparsity-weight", type=float, default=None,
                          help="lambda, relative to the RMS of the observed detail: larger is "
-                              "sparser and smoother")
-        sub.add_argument("--max-iter", type=_positive_int, default=60, help="FISTA iterations")
+                              "sparser and smoother (default: chosen per image)")
+        sub.add_argument("--smoothing", type=float, default=None,
+                         help="sigma in pixels of the Gaussian smooth part (default: chosen per "
+                              "image)")
+        sub.add_argument("--max-iter", type=_positive_int, default=None,
+                         help="FISTA iterations (default: restoration.inpainting.MAX_ITER, 40)")
         sub.add_argument("--jpeg-quality", type=_quality, default=JPEG_QUALITY,
                          help="quality of a .jpg output (PSNR/SSIM are measured after encoding)")
         _add_common(sub)

@@ -1,17 +1,29 @@
 """Inpainting and sparse reconstruction of real images: smooth part + sparse-coded detail.
 
-Pipeline of :func:`restore` (DESIGN.md, "Restoration on real photos"), per colour channel:
+Pipeline of :func:`restore` (DESIGN.md, "Restoration on real photos"):
 
-1. fill the missing pixels by biharmonic inpainting (:func:`skimage.restoration.inpaint_biharmonic`);
-2. smooth part ``s = gaussian(fill, smoothing)``, detail ``b = image - s`` on observed pixels,
+1. fill the missing pixels by biharmonic inpainting (:func:`restoration.split.biharmonic_fill`,
+   one solve for channels that share a mask, in tiles for large images);
+2. choose the smoothing and the sparsity weight for this image by hold-out
+   (:func:`restoration.selection.select_settings`: hidden observed pixels are predicted with each
+   candidate and with the fill alone); when the fill alone predicts best, it is the result;
+3. smooth part ``s = gaussian(fill, smoothing)``, detail ``b = image - s`` on observed pixels,
    scaled to unit RMS over the observed pixels;
-3. masked convolutional sparse coding of the detail with a fixed dictionary by FISTA
+4. masked convolutional sparse coding of the detail with a fixed dictionary by FISTA
    (:func:`restoration.tiling.code_detail`), ``min_z 1/2 ||M (b - D z)||^2 + lambda ||z||_1``,
-   observed pixels only, padding unobserved, in tiles for large images;
-4. ``restored = s + rms * D z``, observed pixels put back, clipped to [0, 1].
+   observed pixels only, in tiles for large images;
+5. ``restored = s + rms * D z`` (the fill with its detail replaced), observed pixels put back,
+   clipped to [0, 1].
+
+Colour images whose channels share one mask are coded once, on their luminance
+(``0.299 R + 0.587 G + 0.114 B``): the luminance's coded detail replaces the fill's, and the
+fill's chroma is kept (a change of luminance alone is the same change of R, G and B). Measured on
+four colour photos, this costs a little more than a gray image and keeps most of the gain of
+coding every channel (+0.69 against +0.82 dB over biharmonic, at 2.4 times less time). Channels
+with their own masks are coded one after the other.
 
 :func:`inpaint` and :func:`reconstruct` return the image; :func:`restore` returns a
-:class:`Restoration` with the image and what the coding did.
+:class:`Restoration` with the image, the settings chosen and what the coding did.
 """
 
 import time
@@ -23,57 +35,73 @@ import numpy as np
 from csc import ConvolutionalDictionary
 from csc.backend import array_module, to_numpy
 from csc.images import as_array, as_float, image_layout, mask_weights
-from csc.validation import (
-    check_bool,
-    check_int,
-    check_positive,
-    check_random_state,
-    check_representable,
-)
+from csc.validation import check_bool, check_int, check_positive, check_representable
 
-from .datasets import DEFAULT_DICTIONARY
-from .tiling import code_detail
+from .datasets import DEFAULT_DICTIONARIES, DEFAULT_DICTIONARY
+from .selection import Selection, select_settings
+from .split import biharmonic_fill, detail_layer, n_fill_tiles, smooth, unit_rms_detail
+from .tiling import code_detail, n_coding_tiles
 
-__all__ = ["Restoration", "restore", "inpaint", "reconstruct", "load_dictionary", "detail_layer",
-           "DEFAULT_DICTIONARY"]
+__all__ = ["Restoration", "restore", "inpaint", "reconstruct", "load_dictionary",
+           "load_dictionaries", "detail_layer", "DEFAULT_DICTIONARY", "MAX_ITER", "SMOOTHINGS",
+           "SPARSITY_WEIGHTS"]
 
-DETAIL_SIGMA = 1.0
+#: FISTA iterations of the coding (per tile).
+MAX_ITER = 36
+#: Candidates of the per-image choice (the first ones are used when nothing is missing).
+SMOOTHINGS = (1.0, 1.5)
+SPARSITY_WEIGHTS = (0.25,)
+LUMA = np.array([0.299, 0.587, 0.114])
 
 
 @dataclass(frozen=True)
 class Restoration:
-    """Result of :func:`restore`: the restored image and what the coding did.
+    """Result of :func:`restore`: the restored image, the settings used and what the coding did.
 
     Attributes
     ----------
     image : ndarray of the input image's shape, float in [0, 1]
         float64 for float64 input, float32 otherwise; on the input's device.
+    selections : tuple of restoration.selection.Selection
+        The settings of every coded plane (one for a gray image or a colour image coded on its
+        luminance, one per channel otherwise), with the hold-out errors they were chosen by
+        (empty when the settings were given or nothing was missing).
     objective : float
-        Coding objective ``1/2 ||M (b - D z)||^2 + lambda ||z||_1`` of the unit-RMS detail layer,
-        summed over channels and tiles (tile margins counted in each tile).
+        Coding objective ``1/2 ||M (b - D z)||^2 + lambda ||z||_1`` of the unit-RMS detail layers,
+        summed over the coded planes and tiles (tile margins counted in each tile); 0 when no
+        plane was coded.
     nnz : float
-        Fraction of non-zero code entries.
-    sparsity_weight : float
-        ``lambda`` of the unit-RMS detail layer.
+        Fraction of non-zero code entries (0 when no plane was coded).
     n_iter : int
         FISTA iterations per tile.
     n_tiles : int
+        Coding tiles per plane.
     seconds : float
         Wall time of the whole call.
     """
 
     image: object
+    selections: tuple
     objective: float
     nnz: float
-    sparsity_weight: float
     n_iter: int
     n_tiles: int
     seconds: float
 
+    @property
+    def smoothing(self):
+        """Smoothing of the first coded plane (None: the fill alone was used)."""
+        return self.selections[0].smoothing
 
-def detail_layer(image, sigma=DETAIL_SIGMA):
-    """``image - gaussian(image, sigma)`` (reflect boundary) over the last two axes."""
-    return image - _smooth(image, sigma)
+    @property
+    def sparsity_weight(self):
+        """Sparsity weight of the first coded plane (None: the fill alone was used)."""
+        return self.selections[0].sparsity_weight
+
+    @property
+    def dictionary(self):
+        """Index of the dictionary of the first coded plane (None: the fill alone was used)."""
+        return self.selections[0].dictionary
 
 
 def load_dictionary(dictionary=None):
@@ -118,41 +146,60 @@ def load_dictionary(dictionary=None):
     return filters.astype(np.float32)
 
 
-def restore(image, mask=None, *, dictionary=None, sparsity_weight=0.25, max_iter=60,
-            smoothing=DETAIL_SIGMA, learn=False, learn_iter=10, channel_axis=None,
-            keep_observed=None, progress=False, random_state=0):
-    """Restore an image with a convolutional sparse model; return the image and the coding's
-    objective, sparsity and time.
+def load_dictionaries(dictionary=None):
+    """The candidate dictionaries of :func:`restore`, each as :func:`load_dictionary` returns it.
+
+    Parameters
+    ----------
+    dictionary : None, one dictionary specification, or a list or tuple of them
+        None: the bundled dictionaries (``restoration.datasets.DEFAULT_DICTIONARIES``).
+
+    Returns
+    -------
+    tuple of ndarray of shape (n_filters, s, s), float32
+    """
+    if dictionary is None:
+        dictionary = DEFAULT_DICTIONARIES
+    if isinstance(dictionary, list | tuple):
+        if not dictionary:
+            raise ValueError("`dictionary` is an empty list; give at least one dictionary")
+        return tuple(load_dictionary(item) for item in dictionary)
+    return (load_dictionary(dictionary),)
+
+
+def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothing=None,
+            max_iter=MAX_ITER, channel_axis=None, keep_observed=None, progress=False):
+    """Restore an image with a convolutional sparse model; return the image, the settings used
+    and the coding's objective, sparsity and time.
 
     Parameters
     ----------
     image : ndarray of shape (H, W), or (H, W, C)-like with ``channel_axis``
         Floats in [0, 1], or unsigned integers (scaled to [0, 1] by their dtype's range,
-        :func:`csc.images.as_float`). Values at missing pixels are ignored. NumPy or CuPy (the
-        coding runs on the array's device; the fill on the host).
+        :func:`csc.images.as_float`). Values at missing pixels are ignored (NaN allowed there).
+        NumPy or CuPy (the coding runs on the array's device; the fill on the host).
     mask : ndarray of bool of shape (H, W) or the image's shape, or None
         True (or 1) where the pixel is observed; None: every pixel is observed (a sparse
         approximation of the whole image, :func:`reconstruct`).
-    dictionary : None, path, ConvolutionalDictionary or ndarray (n_filters, s, s)
-        Filters for the detail layer; the bundled default when None (see :func:`load_dictionary`).
-    sparsity_weight : float, default 0.25
+    dictionary : None, path, ConvolutionalDictionary, ndarray (n_filters, s, s), or a list of them
+        Filters for the detail layer (see :func:`load_dictionary`). Several: chosen per image
+        by hold-out with the other settings. None: the bundled dictionaries.
+    sparsity_weight : float or None, default None
         ``lambda`` relative to the RMS of the observed detail (the detail is scaled to unit RMS).
-    max_iter : int, default 60
+        None: chosen per image from :data:`SPARSITY_WEIGHTS` by hold-out when pixels are missing,
+        its first value otherwise.
+    smoothing : float or None, default None
+        Standard deviation (pixels) of the Gaussian that defines the smooth part. None: chosen
+        per image from :data:`SMOOTHINGS` (or the biharmonic fill alone) by hold-out when pixels
+        are missing, its first value otherwise. Given values are used as they are.
+    max_iter : int, default :data:`MAX_ITER`
         FISTA iterations.
-    smoothing : float, default 1.0
-        Standard deviation (pixels) of the Gaussian that defines the smooth part.
-    learn : bool, default False
-        First adapt the dictionary to the observed pixels of this image (CoGD, ``learn_iter``
-        outer iterations, started from ``dictionary``, on the central 256x256 region at most).
-    learn_iter : int, default 10
     channel_axis : int or None
         Axis of the colour channels (as in scikit-image); None for a gray image.
     keep_observed : bool or None, default None
         Return observed pixels unchanged; None means True when a ``mask`` is given.
     progress : bool, default False
-        Show a progress bar over FISTA iterations (all tiles).
-    random_state : int or None, default 0
-        Seed of the dictionary learning (``learn=True``).
+        Show a progress bar (fill tiles, the choice of settings, FISTA iterations).
 
     Returns
     -------
@@ -170,46 +217,70 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=0.25, max_iter
     >>> from restoration import restore
     >>> image = data.camera()[200:264, 200:264]
     >>> mask = np.random.default_rng(0).random(image.shape) >= 0.5
-    >>> result = restore(image, mask, max_iter=5)
+    >>> result = restore(image, mask, max_iter=5, smoothing=1.0, sparsity_weight=0.25)
     >>> result.image.shape, result.n_iter, 0 < result.nnz < 1
     ((64, 64), 5, True)
     """
     start = time.perf_counter()
     xp = array_module(image, mask)
     channels, observed, layout = _validated_image(image, mask, channel_axis)
-    _check_parameters(max_iter=max_iter, learn_iter=learn_iter, sparsity_weight=sparsity_weight,
-                      smoothing=smoothing, image_shape=channels.shape[-2:], learn=learn,
-                      dictionary=dictionary, keep_observed=keep_observed, progress=progress,
-                      random_state=random_state)
-    filters = load_dictionary(dictionary)
-    smooth = np.stack([_smooth(_biharmonic_fill(c, o), smoothing)
-                       for c, o in zip(channels, observed, strict=True)])
-    detail, scale = _unit_rms_detail(channels - smooth, observed)
-    if learn:
-        filters = _adapt_dictionary(detail, observed, filters, sparsity_weight, learn_iter,
-                                    random_state, progress)
-    coded = code_detail(detail, observed, filters, sparsity_weight=sparsity_weight,
-                        max_iter=max_iter, progress=progress, xp=xp)
-    restored = smooth + scale * coded.synthesis
+    _check_parameters(max_iter=max_iter, sparsity_weight=sparsity_weight, smoothing=smoothing,
+                      image_shape=channels.shape[-2:], keep_observed=keep_observed,
+                      progress=progress)
+    dictionaries = load_dictionaries(dictionary)
+    luminance = len(channels) == 3 and bool((observed == observed[:1]).all())
+    planes = 1 if luminance else len(channels)
+    n_tiles = n_coding_tiles(channels.shape[-2:], max(d.shape[-1] for d in dictionaries))
+    from tqdm.auto import tqdm
+
+    with tqdm(total=n_fill_tiles(channels.shape[-2:]) + planes * (1 + n_tiles * max_iter),
+              disable=not progress, desc="restoring", unit="step", leave=False) as bar:
+        fill = biharmonic_fill(channels, observed, progress=bar)
+        restored = np.empty_like(fill)
+        selections, objective, nonzero = [], 0.0, 0.0
+        for index in range(planes):
+            if luminance:
+                plane = np.tensordot(LUMA, channels, axes=1).astype(channels.dtype)
+                plane_fill = np.tensordot(LUMA, fill, axes=1).astype(channels.dtype)
+                seen, targets = observed[0], slice(None)
+            else:
+                plane, seen, plane_fill = channels[index], observed[index], fill[index]
+                targets = slice(index, index + 1)
+            selection = _settings(plane, seen, dictionaries, sparsity_weight, smoothing, xp)
+            bar.update(1)
+            selections.append(selection)
+            if selection.smoothing is None:  # the fill alone predicted the hidden pixels best
+                restored[targets] = fill[targets]
+                bar.update(n_tiles * max_iter)
+                continue
+            detail, scale = unit_rms_detail(plane - smooth(plane_fill, selection.smoothing), seen)
+            coded = code_detail(detail.astype(np.float32), seen,
+                                dictionaries[selection.dictionary],
+                                sparsity_weight=selection.sparsity_weight, max_iter=max_iter,
+                                progress=bar, xp=xp)
+            # the plane's new detail replaces the fill's (for colour: the luminance's; the fill's
+            # chroma is kept as it is)
+            restored[targets] = fill[targets] + (smooth(plane_fill, selection.smoothing)
+                                                 + scale * coded.synthesis - plane_fill)
+            objective += coded.objective
+            nonzero += coded.nnz
     if keep_observed or (keep_observed is None and mask is not None):
         restored = np.where(observed, channels, restored)
     restored = np.clip(restored, 0.0, 1.0).astype(channels.dtype)
     restored = xp.asarray(layout.from_internal(restored[None], xp=np))
-    return Restoration(restored, coded.objective, coded.nnz, float(sparsity_weight),
-                       int(max_iter), coded.n_tiles, time.perf_counter() - start)
+    return Restoration(restored, tuple(selections), objective, nonzero / planes, int(max_iter),
+                       n_tiles, time.perf_counter() - start)
 
 
-def inpaint(image, mask, *, dictionary=None, sparsity_weight=0.25, max_iter=60,
-            smoothing=DETAIL_SIGMA, learn=False, learn_iter=10, channel_axis=None,
-            keep_observed=True, progress=False, random_state=0):
+def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,
+            max_iter=MAX_ITER, channel_axis=None, keep_observed=True, progress=False):
     """Fill missing pixels of a gray or colour image with a convolutional sparse model.
 
     :func:`restore` with a mask, returning only the image.
 
     Parameters
     ----------
-    image, mask, dictionary, sparsity_weight, max_iter, smoothing, learn, learn_iter,
-    channel_axis, progress, random_state
+    image, mask, dictionary, sparsity_weight, smoothing, max_iter, channel_axis, progress
         As in :func:`restore` (``mask`` is required).
     keep_observed : bool, default True
         Return observed pixels unchanged.
@@ -232,13 +303,12 @@ def inpaint(image, mask, *, dictionary=None, sparsity_weight=0.25, max_iter=60,
     if mask is None:
         raise ValueError("`mask` is required (True = observed); use `reconstruct` without one")
     return restore(image, mask, dictionary=dictionary, sparsity_weight=sparsity_weight,
-                   max_iter=max_iter, smoothing=smoothing, learn=learn, learn_iter=learn_iter,
-                   channel_axis=channel_axis, keep_observed=keep_observed, progress=progress,
-                   random_state=random_state).image
+                   smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
+                   keep_observed=keep_observed, progress=progress).image
 
 
-def reconstruct(image, dictionary=None, *, sparsity_weight=0.25, max_iter=60,
-                smoothing=DETAIL_SIGMA, channel_axis=None, progress=False):
+def reconstruct(image, dictionary=None, *, sparsity_weight=None, smoothing=None,
+                max_iter=MAX_ITER, channel_axis=None, progress=False):
     """Sparse approximation of a whole image: smooth part + ``D z`` with sparse codes ``z``.
 
     :func:`restore` with every pixel observed, returning only the image; the detail is
@@ -247,19 +317,30 @@ def reconstruct(image, dictionary=None, *, sparsity_weight=0.25, max_iter=60,
 
     Parameters
     ----------
-    image, dictionary, sparsity_weight, max_iter, smoothing, channel_axis, progress
-        As in :func:`restore`.
+    image, dictionary, sparsity_weight, smoothing, max_iter, channel_axis, progress
+        As in :func:`restore` (with nothing missing, None means the first candidate).
 
     Returns
     -------
     ndarray of the image's shape, float in [0, 1]
     """
     return restore(image, None, dictionary=dictionary, sparsity_weight=sparsity_weight,
-                   max_iter=max_iter, smoothing=smoothing, channel_axis=channel_axis,
+                   smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
                    keep_observed=False, progress=progress).image
 
 
 # -- steps ------------------------------------------------------------------------------------
+def _settings(plane, observed, dictionaries, sparsity_weight, smoothing, xp):
+    """The :class:`Selection` of one plane: the given values, or the hold-out choice."""
+    smoothings = SMOOTHINGS if smoothing is None else (float(smoothing),)
+    weights = SPARSITY_WEIGHTS if sparsity_weight is None else (float(sparsity_weight),)
+    fixed = sparsity_weight is not None and smoothing is not None and len(dictionaries) == 1
+    if observed.all() or fixed:
+        return Selection(smoothings[0], weights[0], 0, {}, 0)
+    return select_settings(plane, observed, dictionaries, smoothings=smoothings,
+                           sparsity_weights=weights, xp=xp)
+
+
 def _validated_image(image, mask, channel_axis):
     """Image and mask as ``(channels, observed, layout)``: ``channels`` (C, H, W) float on the
     host, zero at missing pixels; ``observed`` (C, H, W) bool.
@@ -288,69 +369,23 @@ def _validated_image(image, mask, channel_axis):
     return np.where(observed, values, values.dtype.type(0)), observed, layout
 
 
-def _check_parameters(*, max_iter, learn_iter, sparsity_weight, smoothing, image_shape, learn,
-                      dictionary, keep_observed, progress, random_state):
+
+def _check_parameters(*, max_iter, sparsity_weight, smoothing, image_shape, keep_observed,
+                      progress):
     """The scalar parameters of :func:`restore`, against the image's ``(H, W)``.
 
     ``smoothing`` may not exceed the image's larger side (a wider Gaussian is flat over the
-    image). With ``learn``, the image must be at least as large as the dictionary's filters.
+    image).
     """
     check_int("max_iter", max_iter, 1)
-    check_int("learn_iter", learn_iter, 1)
-    check_positive("sparsity_weight", sparsity_weight)
-    check_representable("sparsity_weight", sparsity_weight, np.float32)  # the coding's precision
-    check_positive("smoothing", smoothing)
-    if smoothing > max(image_shape):
-        raise ValueError(f"`smoothing` must be at most the image's larger side "
-                         f"({max(image_shape)} pixels), got {smoothing!r}")
-    check_bool("learn", learn)
+    if sparsity_weight is not None:
+        check_positive("sparsity_weight", sparsity_weight)
+        check_representable("sparsity_weight", sparsity_weight, np.float32)  # coding precision
+    if smoothing is not None:
+        check_positive("smoothing", smoothing)
+        if smoothing > max(image_shape):
+            raise ValueError(f"`smoothing` must be at most the image's larger side "
+                             f"({max(image_shape)} pixels), got {smoothing!r}")
     check_bool("progress", progress)
     if keep_observed is not None:
         check_bool("keep_observed", keep_observed)
-    check_random_state("random_state", random_state)
-    if learn:
-        size = load_dictionary(dictionary).shape[-1]
-        if min(image_shape) < size:
-            raise ValueError(f"`learn=True` needs an `image` at least as large as the "
-                             f"dictionary's filters ({size}x{size}), got "
-                             f"{image_shape[0]}x{image_shape[1]}")
-
-
-def _smooth(image, sigma):
-    """Gaussian smoothing over the last two axes (reflect boundary)."""
-    from scipy import ndimage
-
-    sigmas = (0,) * (np.ndim(image) - 2) + (sigma, sigma)
-    return ndimage.gaussian_filter(image, sigmas, mode="reflect")
-
-
-def _biharmonic_fill(channel, observed):
-    """Biharmonic fill of the missing pixels of one channel ``(H, W)``."""
-    if observed.all():
-        return channel
-    from skimage.restoration import inpaint_biharmonic
-
-    return inpaint_biharmonic(np.where(observed, channel, 0.0), ~observed).astype(channel.dtype)
-
-
-def _unit_rms_detail(detail, observed):
-    """Detail ``(C, H, W)`` zero at missing pixels and scaled per channel to unit observed RMS."""
-    detail = np.where(observed, detail, 0.0)
-    counts = np.maximum(observed.sum(axis=(1, 2), keepdims=True), 1)
-    rms = np.sqrt((detail * detail).sum(axis=(1, 2), keepdims=True) / counts)
-    rms = np.where(rms > 0, rms, 1.0).astype(detail.dtype)
-    return detail / rms, rms
-
-
-def _adapt_dictionary(detail, observed, filters, sparsity_weight, learn_iter, random_state,
-                      progress):
-    """Dictionary learned by CoGD on the central (at most 256x256) region of the detail."""
-    height, width = detail.shape[-2:]
-    top, left = max((height - 256) // 2, 0), max((width - 256) // 2, 0)
-    region = np.s_[:, top:top + 256, left:left + 256]
-    model = ConvolutionalDictionary(
-        len(filters), filters.shape[-1], sparsity_weight=sparsity_weight, optimizer="cogd",
-        max_iter=learn_iter, initial_filters=filters, random_state=random_state,
-        progress=progress)
-    model.fit(detail[region].astype(np.float32), observed[region])
-    return model.filters_.astype(np.float32)

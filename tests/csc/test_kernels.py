@@ -127,3 +127,18 @@ def test_consensus_filter_step_solves_each_groups_normal_equations_on_both_paths
         np.testing.assert_allclose(duals, expected_duals, atol=1e-10)
         np.testing.assert_allclose(Xd_hat, expected_Xd, atol=1e-10)
         np.testing.assert_allclose(average_hat, expected_average, atol=1e-10)
+
+
+def test_fused_synthesis_matches_the_einsum_on_both_paths(monkeypatch):
+    from csc.fourier import synthesize as reference
+
+    rng = np.random.default_rng(7)
+    filters_hat, codes_hat = ((rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+                              .astype(np.complex64)
+                              for shape in ((5, 2, 6, 4), (3, 5, 6, 4)))
+    expected = reference(filters_hat, codes_hat, xp=np)
+    for numba in BOTH_PATHS:
+        monkeypatch.setattr(kernels, "numba", numba)
+        result = kernels.synthesize(filters_hat, codes_hat, xp=np)
+        assert result.shape == (3, 2, 6, 4)
+        np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)

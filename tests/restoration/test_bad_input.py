@@ -109,21 +109,14 @@ def test_load_dictionary_names_damaged_files(tmp_path):
             load_dictionary(str(tmp_path / name))
 
 
-def test_learn_on_an_image_smaller_than_the_filters_names_learn_and_image(mask):
-    with pytest.raises(ValueError, match="`learn=True` needs an `image` at least as large"):
-        inpaint(np.zeros((5, 5)), mask[:5, :5] | True, learn=True)
-
-
-def test_channel_axis_random_state_and_flags_are_checked(image, mask):
+def test_channel_axis_smoothing_and_flags_are_checked(image, mask):
     colour = np.stack([image] * 3, axis=-1)
     with pytest.raises(ValueError, match="`channel_axis` must be None or an integer"):
         inpaint(colour, mask, channel_axis=5)
-    with pytest.raises(ValueError, match="`random_state`"):
-        inpaint(image, mask, random_state="seed")
     with pytest.raises(ValueError, match="`keep_observed`"):
         restore(image, mask, keep_observed="yes")
-    with pytest.raises(ValueError, match="`learn`"):
-        restore(image, mask, learn="no")
+    with pytest.raises(ValueError, match="`smoothing`"):
+        restore(image, mask, smoothing=-1.0)
 
 
 def test_a_ragged_image_is_named(mask):

@@ -2,11 +2,9 @@ import numpy as np
 import pytest
 from skimage.restoration import inpaint_biharmonic
 
-import restoration.inpainting as inpainting
 import restoration.tiling as tiling
 from restoration import inpaint, load_dictionary, reconstruct, restore
 from restoration.metrics import psnr_missing
-from restoration.tiling import code_detail
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +45,30 @@ def test_inpaint_keeps_observed_pixels_and_beats_biharmonic_on_a_sparse_image(fi
     assert info.objective > 0
 
 
-def test_colour_is_coded_per_channel_and_channel_axis_is_respected(filters):
+def test_colour_is_coded_on_its_luminance_and_channel_axis_is_respected(filters):
+    """With one mask, every channel keeps its own smooth part and receives the luminance's coded
+    detail: a gray image stacked three times restores as the gray image; with a mask per
+    channel, each channel is restored as a gray image with its own mask."""
     rng = np.random.default_rng(2)
-    colour = np.stack([sparse_image(filters, (32, 40), seed=k) for k in range(3)], axis=-1)
+    gray = sparse_image(filters, (32, 40))
     mask = rng.random((32, 40)) >= 0.5
-    restored = inpaint(colour, mask, channel_axis=-1, max_iter=10)
+    fixed = dict(max_iter=10, smoothing=1.0, sparsity_weight=0.25)
+    stacked = inpaint(np.stack([gray] * 3, axis=-1), mask, channel_axis=-1, **fixed)
     for channel in range(3):
-        np.testing.assert_allclose(restored[..., channel],
-                                   inpaint(colour[..., channel], mask, max_iter=10), atol=1e-5)
-    first = inpaint(np.moveaxis(colour, -1, 0), mask, channel_axis=0, max_iter=10)
+        np.testing.assert_allclose(stacked[..., channel], inpaint(gray, mask, **fixed), atol=1e-5)
+    colour = np.stack([sparse_image(filters, (32, 40), seed=k) for k in range(3)], axis=-1)
+    restored = inpaint(colour, mask, channel_axis=-1, **fixed)
+    first = inpaint(np.moveaxis(colour, -1, 0), mask, channel_axis=0, **fixed)
     np.testing.assert_allclose(np.moveaxis(first, 0, -1), restored, atol=1e-6)
-    per_channel_mask = np.stack([mask, ~mask | mask, mask], axis=-1)
-    assert inpaint(colour, per_channel_mask, channel_axis=-1, max_iter=2).shape == colour.shape
+    detail = restored - inpaint(colour, mask, channel_axis=-1, max_iter=1, smoothing=1.0,
+                                sparsity_weight=1e6)  # the smooth part alone: no code survives
+    np.testing.assert_allclose(detail[..., 0][~mask], detail[..., 2][~mask], atol=1e-5)
+    per_channel_mask = np.stack([mask, rng.random((32, 40)) >= 0.3, mask], axis=-1)
+    separate = inpaint(colour, per_channel_mask, channel_axis=-1, **fixed)
+    for channel in range(3):
+        np.testing.assert_allclose(
+            separate[..., channel],
+            inpaint(colour[..., channel], per_channel_mask[..., channel], **fixed), atol=1e-5)
 
 
 def test_uint8_is_scaled_and_returns_float32(filters):
@@ -93,22 +103,6 @@ def test_reconstruct_approximates_better_with_less_sparsity(filters):
         errors.append(np.mean((restored - image) ** 2))
         nnzs.append(info.nnz)
     assert errors[0] > errors[1] > errors[2] and nnzs[0] < nnzs[1] < nnzs[2]
-
-
-def test_learn_adapts_the_dictionary(filters, monkeypatch):
-    image = sparse_image(filters, (40, 40))
-    mask = np.random.default_rng(5).random(image.shape) >= 0.5
-    restored = inpaint(image, mask, learn=True, learn_iter=2, max_iter=5)
-    np.testing.assert_array_equal(restored[mask], image[mask])
-    # the coding used the adapted filters: not the given ones, and not the default result
-    used = []
-    monkeypatch.setattr(inpainting, "code_detail",
-                        lambda detail, observed, filters, **options: used.append(filters)
-                        or code_detail(detail, observed, filters, **options))
-    adapted = inpaint(image, mask, learn=True, learn_iter=2, max_iter=5)
-    np.testing.assert_array_equal(adapted, restored)
-    assert used[0].shape == filters.shape and not np.allclose(used[0], filters, atol=1e-3)
-    assert not np.array_equal(inpaint(image, mask, max_iter=5)[~mask], restored[~mask])
 
 
 @pytest.mark.parametrize("image,mask,kwargs,message", [

@@ -1,0 +1,109 @@
+"""The smooth part and the detail layer of an image with missing pixels.
+
+The restoration pipeline fills the missing pixels by biharmonic inpainting, takes a Gaussian
+smoothing of the fill as the smooth part, and codes the detail (image minus smooth part, on the
+observed pixels, scaled to unit RMS) with the sparse model. Large images are filled tile by tile
+(with a margin, so that holes smaller than the margin are filled as by one global solve), which
+bounds memory and lets a progress bar advance.
+"""
+
+import numpy as np
+
+from .tiling import TILE_PIXELS, tile_ranges
+
+__all__ = ["biharmonic_fill", "n_fill_tiles", "smooth", "detail_layer", "unit_rms_detail",
+           "FILL_MARGIN"]
+
+FILL_MARGIN = 32  # pixels of context around each fill tile
+
+
+def smooth(image, sigma):
+    """Gaussian smoothing over the last two axes (reflect boundary)."""
+    from scipy import ndimage
+
+    sigmas = (0,) * (np.ndim(image) - 2) + (sigma, sigma)
+    return ndimage.gaussian_filter(image, sigmas, mode="reflect")
+
+
+def detail_layer(image, sigma=1.0):
+    """``image - gaussian(image, sigma)`` (reflect boundary) over the last two axes."""
+    return image - smooth(image, sigma)
+
+
+def unit_rms_detail(detail, observed):
+    """Detail ``(..., H, W)`` zeroed at missing pixels and divided by its RMS over the observed
+    pixels of each ``(H, W)`` plane.
+
+    Returns
+    -------
+    detail : ndarray of the input's shape and dtype
+    rms : ndarray of shape (..., 1, 1)
+        1 where a plane is zero.
+    """
+    detail = np.where(observed, detail, 0.0).astype(detail.dtype)
+    counts = np.maximum(observed.sum(axis=(-2, -1), keepdims=True), 1)
+    rms = np.sqrt((detail * detail).sum(axis=(-2, -1), keepdims=True) / counts)
+    rms = np.where(rms > 0, rms, 1.0).astype(detail.dtype)
+    return detail / rms, rms
+
+
+def biharmonic_fill(channels, observed, *, tile_pixels=None, progress=None):
+    """Biharmonic inpainting of the missing pixels of every channel.
+
+    Parameters
+    ----------
+    channels : ndarray of shape (n_channels, H, W)
+        Values at missing pixels are ignored.
+    observed : ndarray of bool of shape (n_channels, H, W)
+    tile_pixels : int or None
+        Pixels per tile (cores plus margins); :data:`restoration.tiling.TILE_PIXELS` when None.
+    progress : object with ``update(n)`` or None
+        Advanced by one per tile.
+
+    Returns
+    -------
+    ndarray of the shape and dtype of ``channels``
+        Observed pixels unchanged. Channels that share their mask are filled by one solve
+        (:func:`skimage.restoration.inpaint_biharmonic` with ``channel_axis``).
+    """
+    tile_pixels = TILE_PIXELS if tile_pixels is None else tile_pixels
+    height, width = channels.shape[-2:]
+    core = max(64, int(np.sqrt(tile_pixels)) - 2 * FILL_MARGIN)
+    filled = np.array(channels, copy=True)
+    for top, bottom in tile_ranges(height, core):
+        for left, right in tile_ranges(width, core):
+            outer = (slice(max(top - FILL_MARGIN, 0), min(bottom + FILL_MARGIN, height)),
+                     slice(max(left - FILL_MARGIN, 0), min(right + FILL_MARGIN, width)))
+            inner = (slice(top - outer[0].start, bottom - outer[0].start),
+                     slice(left - outer[1].start, right - outer[1].start))
+            tile = _fill(channels[(slice(None),) + outer], observed[(slice(None),) + outer])
+            filled[:, top:bottom, left:right] = tile[(slice(None),) + inner]
+            if progress is not None:
+                progress.update(1)
+    return filled
+
+
+def n_fill_tiles(shape, *, tile_pixels=None):
+    """Number of tiles :func:`biharmonic_fill` uses for an image of ``shape = (H, W)``."""
+    tile_pixels = TILE_PIXELS if tile_pixels is None else tile_pixels
+    core = max(64, int(np.sqrt(tile_pixels)) - 2 * FILL_MARGIN)
+    return len(tile_ranges(shape[0], core)) * len(tile_ranges(shape[1], core))
+
+
+def _fill(channels, observed):
+    """Biharmonic fill of one tile ``(n_channels, h, w)``."""
+    if observed.all():
+        return channels
+    from skimage.restoration import inpaint_biharmonic
+
+    out = np.empty_like(channels)
+    if len(channels) > 1 and (observed == observed[:1]).all():  # one factorisation for all
+        missing = ~observed[0]
+        values = np.where(observed, channels, 0.0)
+        result = inpaint_biharmonic(np.moveaxis(values, 0, -1), missing, channel_axis=-1)
+        out[...] = np.moveaxis(result, -1, 0)
+    else:
+        for index, (values, seen) in enumerate(zip(channels, observed, strict=True)):
+            out[index] = values if seen.all() else \
+                inpaint_biharmonic(np.where(seen, values, 0.0), ~seen)
+    return out
