@@ -251,8 +251,15 @@ def _code_synthesizer(filters_hat, filter_size, grid, *, xp):
     ``row_nnz`` counts the non-zero codes of every row (last axis).
     """
 
+    codes_hat = None  # the codes' spectra, one buffer for every call
+
     def by_fft(codes, row_nnz):
-        return _kernels.synthesize(filters_hat, spectra(codes, xp=xp), xp=xp)
+        nonlocal codes_hat
+        if codes_hat is None:
+            codes_hat = spectra(codes, xp=xp)
+        else:
+            spectra(codes, xp=xp, out=codes_hat)
+        return _kernels.synthesize(filters_hat, codes_hat, xp=xp)
 
     if filter_size is None or xp is not np or _kernels.numba is None:
         return by_fft
@@ -354,11 +361,14 @@ def fista_sparse_code(
     adjoint_hat = filters_hat.conj()
     history = {"step_scale": []}
     t, converged = 1.0, False
+    # code-size buffers written at every iteration (fresh arrays would be fresh pages each time)
+    gradient_hat = gradient = None
     for n_iter in range(1, max_iter + 1):
         difference = DY - signal
         residual = weights * difference
-        gradient = spatial(analyze(adjoint_hat, spectra(residual, xp=xp), conjugated=True, xp=xp),
-                           grid, xp=xp)
+        gradient_hat = analyze(adjoint_hat, spectra(residual, xp=xp), conjugated=True, xp=xp,
+                               out=gradient_hat)
+        gradient = spatial(gradient_hat, grid, xp=xp, out=gradient)
         t, t_prev = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t)), t
         inertia = (t_prev - 1.0) / t
         previous = codes.copy() if tol is not None else None

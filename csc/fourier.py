@@ -73,14 +73,14 @@ def crop_filters(padded_filters, filter_size):
     return padded_filters[..., :filter_size, :filter_size]
 
 
-def spectra(array, *, xp):
-    """``rfft2`` over the last two axes."""
-    return rfft2(array, xp=xp)
+def spectra(array, *, xp, out=None):
+    """``rfft2`` over the last two axes (into ``out`` if given, see :func:`csc.backend.rfft2`)."""
+    return rfft2(array, xp=xp, out=out)
 
 
-def spatial(array_hat, grid_shape, *, xp):
-    """Inverse of :func:`spectra` onto a real grid ``grid_shape = (Hp, Wp)``."""
-    return irfft2(array_hat, grid_shape, xp=xp)
+def spatial(array_hat, grid_shape, *, xp, out=None):
+    """Inverse of :func:`spectra` onto a real grid ``grid_shape = (Hp, Wp)`` (into ``out``)."""
+    return irfft2(array_hat, grid_shape, xp=xp, out=out)
 
 
 def synthesize(filters_hat, codes_hat, *, xp):
@@ -98,7 +98,7 @@ def synthesize(filters_hat, codes_hat, *, xp):
     return xp.einsum("kcyx,nkyx->ncyx", filters_hat, codes_hat)
 
 
-def analyze(filters_hat, residual_hat, *, conjugated=False, xp):
+def analyze(filters_hat, residual_hat, *, conjugated=False, xp, out=None):
     """Spectrum of the adjoint ``D^T r``: correlation of the residual with every filter.
 
     Parameters
@@ -108,6 +108,8 @@ def analyze(filters_hat, residual_hat, *, conjugated=False, xp):
     conjugated : bool
         ``filters_hat`` is already conjugated (an iterative solver conjugates once, not at
         every iteration).
+    out : ndarray of shape (n_images, n_filters, Hp, Wq) or None
+        Array to write into (a buffer reused across iterations).
 
     Returns
     -------
@@ -115,8 +117,8 @@ def analyze(filters_hat, residual_hat, *, conjugated=False, xp):
     """
     adjoint = filters_hat if conjugated else filters_hat.conj()
     if filters_hat.shape[1] == 1:
-        return adjoint[None, :, 0] * residual_hat
-    return xp.einsum("kcyx,ncyx->nkyx", adjoint, residual_hat)
+        return xp.multiply(adjoint[None, :, 0], residual_hat, out=out)
+    return xp.einsum("kcyx,ncyx->nkyx", adjoint, residual_hat, out=out)
 
 
 def filter_adjoint(codes_hat, residual_hat, *, xp):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from csc import ConvolutionalDictionary
 from csc.backend import array_module, to_numpy
@@ -231,8 +232,6 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
     luminance = len(channels) == 3 and bool((observed == observed[:1]).all())
     planes = 1 if luminance else len(channels)
     n_tiles = n_coding_tiles(channels.shape[-2:], max(d.shape[-1] for d in dictionaries))
-    from tqdm.auto import tqdm
-
     with tqdm(total=n_fill_tiles(channels.shape[-2:]) + planes * (1 + n_tiles * max_iter),
               disable=not progress, desc="restoring", unit="step", leave=False) as bar:
         fill = biharmonic_fill(channels, observed, progress=bar)

@@ -8,6 +8,8 @@ bounds memory and lets a progress bar advance.
 """
 
 import numpy as np
+from scipy import ndimage
+from skimage.restoration import inpaint_biharmonic
 
 from .tiling import TILE_PIXELS, tile_ranges
 
@@ -19,8 +21,6 @@ FILL_MARGIN = 32  # pixels of context around each fill tile
 
 def smooth(image, sigma):
     """Gaussian smoothing over the last two axes (reflect boundary)."""
-    from scipy import ndimage
-
     sigmas = (0,) * (np.ndim(image) - 2) + (sigma, sigma)
     return ndimage.gaussian_filter(image, sigmas, mode="reflect")
 
@@ -94,8 +94,6 @@ def _fill(channels, observed):
     """Biharmonic fill of one tile ``(n_channels, h, w)``."""
     if observed.all():
         return channels
-    from skimage.restoration import inpaint_biharmonic
-
     out = np.empty_like(channels)
     if len(channels) > 1 and (observed == observed[:1]).all():  # one factorisation for all
         missing = ~observed[0]

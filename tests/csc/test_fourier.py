@@ -112,3 +112,35 @@ def test_signal_on_a_larger_grid_is_placed_like_the_exact_padding():
     assert not grown[..., exact.shape[-2]:, :].any() and not grown[..., exact.shape[-1]:].any()
     np.testing.assert_array_equal(crop_signal(grown, s, signal.shape[-2:]), signal)
     np.testing.assert_array_equal(crop_signal(exact, s), signal)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunked_transforms_into_buffers_equal_numpy_fft(monkeypatch, dtype):
+    import csc.backend
+
+    monkeypatch.setattr(csc.backend, "FFT_CHUNK_BYTES", 64 * 8)  # 2 maps of 8x8 per chunk
+    monkeypatch.setattr(csc.backend.os, "cpu_count", lambda: 2)
+    rng = np.random.default_rng(0)
+    maps = rng.standard_normal((3, 5, 8, 9)).astype(dtype)  # 15 maps: chunks of 2, last of 1
+    tolerance = 1e-4 if dtype == np.float32 else 1e-10
+    expected_hat = np.fft.rfft2(maps)
+    out_hat = np.empty(expected_hat.shape, np.result_type(dtype, np.complex64))
+    assert spectra(maps, xp=np, out=out_hat) is out_hat
+    np.testing.assert_allclose(out_hat, expected_hat, atol=tolerance)
+    out = np.empty_like(maps)
+    assert spatial(out_hat, maps.shape[-2:], xp=np, out=out) is out
+    np.testing.assert_allclose(out, maps, atol=tolerance)
+    np.testing.assert_allclose(spatial(out_hat, maps.shape[-2:], xp=np), maps, atol=tolerance)
+    with pytest.raises(ValueError, match="out"):
+        spectra(maps, xp=np, out=np.empty(expected_hat.shape, np.complex64)[..., :-1])
+
+
+def test_analyze_writes_into_a_buffer():
+    rng = np.random.default_rng(1)
+    for n_channels in (1, 2):
+        filters_hat = rng.standard_normal((3, n_channels, 6, 4)) + 1j
+        residual_hat = rng.standard_normal((2, n_channels, 6, 4)) + 0j
+        out = np.empty((2, 3, 6, 4), complex)
+        result = analyze(filters_hat, residual_hat, xp=np, out=out)
+        assert result is out
+        np.testing.assert_allclose(out, analyze(filters_hat, residual_hat, xp=np))
