@@ -432,7 +432,8 @@ def _build_parser():
                          help="sigma in pixels of the Gaussian smooth part (default: chosen per "
                               "image)")
         sub.add_argument("--max-iter", type=_positive_int, default=None,
-                         help="FISTA iterations (default: restoration.inpainting.MAX_ITER, 40)")
+                         help="FISTA iterations (default: 36 for 512x512 and larger images, "
+                              "up to 100 for smaller ones)")
         sub.add_argument("--jpeg-quality", type=_quality, default=JPEG_QUALITY,
                          help="quality of a .jpg output (PSNR/SSIM are measured after encoding)")
         _add_common(sub)

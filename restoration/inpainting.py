@@ -44,11 +44,14 @@ from .split import biharmonic_fill, detail_layer, n_fill_tiles, smooth, unit_rms
 from .tiling import code_detail, n_coding_tiles
 
 __all__ = ["Restoration", "restore", "inpaint", "reconstruct", "load_dictionary",
-           "load_dictionaries", "detail_layer", "DEFAULT_DICTIONARY", "MAX_ITER", "SMOOTHINGS",
+           "load_dictionaries", "detail_layer", "DEFAULT_DICTIONARY", "MAX_ITER", "MAX_ITER_SMALL",
+           "coding_iterations", "SMOOTHINGS",
            "SPARSITY_WEIGHTS"]
 
-#: FISTA iterations of the coding (per tile).
+#: FISTA iterations of the coding (per tile) of images of 512x512 pixels and more; smaller
+#: images get the same work in more iterations, up to MAX_ITER_SMALL (:func:`coding_iterations`).
 MAX_ITER = 36
+MAX_ITER_SMALL = 100
 #: Candidates of the per-image choice (the first ones are used when nothing is missing).
 SMOOTHINGS = (1.0, 1.5)
 SPARSITY_WEIGHTS = (0.25,)
@@ -169,7 +172,7 @@ def load_dictionaries(dictionary=None):
 
 
 def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothing=None,
-            max_iter=MAX_ITER, channel_axis=None, keep_observed=None, progress=False):
+            max_iter=None, channel_axis=None, keep_observed=None, progress=False):
     """Restore an image with a convolutional sparse model; return the image, the settings used
     and the coding's objective, sparsity and time.
 
@@ -193,8 +196,9 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
         Standard deviation (pixels) of the Gaussian that defines the smooth part. None: chosen
         per image from :data:`SMOOTHINGS` (or the biharmonic fill alone) by hold-out when pixels
         are missing, its first value otherwise. Given values are used as they are.
-    max_iter : int, default :data:`MAX_ITER`
-        FISTA iterations.
+    max_iter : int or None, default None
+        FISTA iterations. None: :func:`coding_iterations` of the image's size (36 from 512x512
+        up, up to 100 on smaller images).
     channel_axis : int or None
         Axis of the colour channels (as in scikit-image); None for a gray image.
     keep_observed : bool or None, default None
@@ -228,6 +232,8 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
     _check_parameters(max_iter=max_iter, sparsity_weight=sparsity_weight, smoothing=smoothing,
                       image_shape=channels.shape[-2:], keep_observed=keep_observed,
                       progress=progress)
+    if max_iter is None:
+        max_iter = coding_iterations(channels.shape[-2:])
     dictionaries = load_dictionaries(dictionary)
     luminance = len(channels) == 3 and bool((observed == observed[:1]).all())
     planes = 1 if luminance else len(channels)
@@ -272,7 +278,7 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
 
 
 def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,
-            max_iter=MAX_ITER, channel_axis=None, keep_observed=True, progress=False):
+            max_iter=None, channel_axis=None, keep_observed=True, progress=False):
     """Fill missing pixels of a gray or colour image with a convolutional sparse model.
 
     :func:`restore` with a mask, returning only the image.
@@ -307,7 +313,7 @@ def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=Non
 
 
 def reconstruct(image, dictionary=None, *, sparsity_weight=None, smoothing=None,
-                max_iter=MAX_ITER, channel_axis=None, progress=False):
+                max_iter=None, channel_axis=None, progress=False):
     """Sparse approximation of a whole image: smooth part + ``D z`` with sparse codes ``z``.
 
     :func:`restore` with every pixel observed, returning only the image; the detail is
@@ -369,6 +375,19 @@ def _validated_image(image, mask, channel_axis):
 
 
 
+def coding_iterations(shape):
+    """Default FISTA iterations for an image of ``shape = (H, W)``: as many as the work of
+    :data:`MAX_ITER` iterations on 512x512 pixels allows, between :data:`MAX_ITER` and
+    :data:`MAX_ITER_SMALL` (measured: on the 100x100 fruit images, 100 iterations gain 0.13 dB
+    over 36).
+
+    >>> coding_iterations((512, 512)), coding_iterations((303, 384)), coding_iterations((100, 100))
+    (36, 81, 100)
+    """
+    work = MAX_ITER * 512 * 512 // (int(shape[0]) * int(shape[1]))
+    return int(min(max(work, MAX_ITER), MAX_ITER_SMALL))
+
+
 def _check_parameters(*, max_iter, sparsity_weight, smoothing, image_shape, keep_observed,
                       progress):
     """The scalar parameters of :func:`restore`, against the image's ``(H, W)``.
@@ -376,7 +395,8 @@ def _check_parameters(*, max_iter, sparsity_weight, smoothing, image_shape, keep
     ``smoothing`` may not exceed the image's larger side (a wider Gaussian is flat over the
     image).
     """
-    check_int("max_iter", max_iter, 1)
+    if max_iter is not None:
+        check_int("max_iter", max_iter, 1)
     if sparsity_weight is not None:
         check_positive("sparsity_weight", sparsity_weight)
         check_representable("sparsity_weight", sparsity_weight, np.float32)  # coding precision

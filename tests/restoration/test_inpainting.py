@@ -80,6 +80,24 @@ def test_uint8_is_scaled_and_returns_float32(filters):
                                atol=1e-6)
 
 
+def test_default_iterations_keep_the_work_of_a_512_image():
+    from restoration.inpainting import MAX_ITER, MAX_ITER_SMALL, coding_iterations
+
+    sizes = [(8, 8), (100, 100), (303, 384), (400, 400), (512, 512), (4096, 4096)]
+    counts = [coding_iterations(size) for size in sizes]
+    assert counts == sorted(counts, reverse=True)  # never more iterations on a larger image
+    assert counts[0] == counts[1] == MAX_ITER_SMALL and counts[-2:] == [MAX_ITER, MAX_ITER]
+    for size, count in zip(sizes[2:4], counts[2:4], strict=True):  # the work of 512x512
+        assert count * size[0] * size[1] <= MAX_ITER * 512 * 512 < (count + 1) * size[0] * size[1]
+
+
+def test_restore_reports_the_default_iterations(filters):
+    image = sparse_image(filters, (40, 40))
+    mask = np.random.default_rng(4).random(image.shape) >= 0.5
+    result = restore(image, mask, smoothing=1.0, sparsity_weight=0.25)
+    assert result.n_iter == 100
+
+
 def test_tiles_agree_with_the_whole_image(filters, monkeypatch):
     image = sparse_image(filters, (100, 90), n_atoms=30)
     mask = np.random.default_rng(4).random(image.shape) >= 0.5
