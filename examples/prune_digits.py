@@ -171,11 +171,13 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
         for index, x, y in batches(train, args.batch_size, generator):
             loss, logits = student_loss(student, teacher_out, index, x, y, args)
             if discriminator is not None:
-                g_loss, d_loss = adversarial_losses(discriminator, logits,
-                                                    teacher_out[1][index])
+                # the discriminator steps first; the student's loss uses the updated one (its
+                # graph would otherwise hold the weights the step changed in place)
+                _, d_loss = adversarial_losses(discriminator, logits, teacher_out[1][index])
                 d_optimizer.zero_grad()
-                d_loss.backward(retain_graph=True)
+                d_loss.backward()
                 d_optimizer.step()
+                g_loss, _ = adversarial_losses(discriminator, logits, teacher_out[1][index])
                 loss = loss + args.gal_weight * g_loss
             weight_optimizer.zero_grad()
             mask_optimizer.zero_grad()

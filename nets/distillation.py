@@ -93,7 +93,9 @@ def adversarial_losses(discriminator, student_logits, teacher_logits):
     -------
     (Tensor, Tensor)
         ``generator_loss`` (backpropagate into the student only) and ``discriminator_loss``
-        (computed on detached logits; backpropagate into the discriminator only).
+        (computed on detached logits; backpropagate into the discriminator only). Backpropagate
+        ``generator_loss`` before stepping the discriminator, or compute it again after the step:
+        the step changes the weights its graph holds in place.
 
     Examples
     --------

@@ -113,7 +113,7 @@ class SoftMaskFISTA(ProximalOptimizer):
     tensor([0.5000, 0.0000, 0.0000])
     """
 
-    def __init__(self, params, lr, *, sparsity_weight=0.0):
+    def __init__(self, params, *, lr, sparsity_weight=0.0):
         check_positive("lr", lr)
         check_nonnegative("sparsity_weight", sparsity_weight)
         super().__init__(params, dict(lr=lr, sparsity_weight=sparsity_weight))

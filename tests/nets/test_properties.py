@@ -69,7 +69,6 @@ def test_optimizers_validate_their_hyperparameters_and_step(call):
     if which == "SoftMaskFISTA":
         parameters = [torch.nn.Parameter(torch.ones(3))]
     cls = getattr(nets, which)
-    positional = (values.pop("lr"),) if which == "SoftMaskFISTA" else ()
     if which == "RVS":
         parameters = nets.prunable_weights(model)
 
@@ -84,7 +83,7 @@ def test_optimizers_validate_their_hyperparameters_and_step(call):
             optimizer.step()
         assert all(bool(torch.isfinite(p).all()) for p in parameters)
 
-    check_outcome(lambda: cls(parameters, *positional, **values), bad, check)
+    check_outcome(lambda: cls(parameters, **values), bad, check)
 
 
 @st.composite
