@@ -63,14 +63,15 @@ def rfft2(array, *, xp, out=None):
     ----------
     array : ndarray of shape (..., H, W), float
     out : ndarray of shape (..., H, W // 2 + 1) or None
-        C-contiguous complex array to write into (a buffer reused across calls); NumPy only.
+        C-contiguous complex array to write into (a buffer reused across calls; on CuPy the
+        result is copied into it).
 
     Returns
     -------
     ndarray of shape (..., H, W // 2 + 1)
     """
     if xp is not np:
-        return xp.fft.rfft2(array)
+        return _into(xp.fft.rfft2(array), out)
     import scipy.fft
 
     return _chunked(lambda part, workers: scipy.fft.rfft2(part, workers=workers), array,
@@ -84,7 +85,7 @@ def irfft2(array_hat, shape, *, xp, out=None):
     ``out``: a C-contiguous real array of shape ``(..., height, width)`` to write into, or None.
     """
     if xp is not np:
-        return xp.fft.irfft2(array_hat, s=shape)
+        return _into(xp.fft.irfft2(array_hat, s=shape), out)
     import scipy.fft
 
     def inverse(part, workers):
@@ -95,6 +96,14 @@ def irfft2(array_hat, shape, *, xp, out=None):
 
     real = np.finfo(array_hat.dtype).dtype
     return _chunked(inverse, array_hat, array_hat.shape[:-2] + tuple(shape), real, out)
+
+
+def _into(result, out):
+    """``result``, copied into ``out`` when one is given."""
+    if out is None:
+        return result
+    out[...] = result
+    return out
 
 
 def _chunked(transform, array, out_shape, out_dtype, out):
@@ -112,11 +121,7 @@ def _chunked(transform, array, out_shape, out_dtype, out):
         raise ValueError(f"`out` must be a C-contiguous {np.dtype(out_dtype)} array of shape "
                          f"{tuple(out_shape)}, got {out.dtype} {out.shape}")
     if cores == 1 or n_maps < 2 or array.nbytes <= 2 * FFT_CHUNK_BYTES:
-        result = transform(array, -1)
-        if out is None:
-            return result
-        out[...] = result
-        return out
+        return _into(transform(array, -1), out)
     if out is None:
         out = np.empty(out_shape, out_dtype)
     stack = array.reshape((n_maps,) + array.shape[-2:])

@@ -255,10 +255,7 @@ def _code_synthesizer(filters_hat, filter_size, grid, *, xp):
 
     def by_fft(codes, row_nnz):
         nonlocal codes_hat
-        if codes_hat is None:
-            codes_hat = spectra(codes, xp=xp)
-        else:
-            spectra(codes, xp=xp, out=codes_hat)
+        codes_hat = spectra(codes, xp=xp, out=codes_hat)
         return _kernels.synthesize(filters_hat, codes_hat, xp=xp)
 
     if filter_size is None or xp is not np or _kernels.numba is None:

@@ -38,3 +38,19 @@ def test_cupy_fit_matches_numpy(smooth_images):
     assert isinstance(codes, cupy.ndarray)
     np.testing.assert_allclose(gpu.decode(codes).get(),
                                cpu.decode(cpu.encode(smooth_images)), atol=1e-6)
+
+
+@pytest.mark.gpu
+def test_cupy_masked_fista_and_restore_match_numpy():
+    cupy = cupy_or_skip()
+    from restoration import restore
+
+    rng = np.random.default_rng(1)
+    image = rng.random((40, 40)).astype(np.float32)
+    mask = rng.random(image.shape) > 0.5
+    settings = dict(smoothing=1.0, sparsity_weight=0.25, max_iter=30)
+    cpu = restore(image, mask, **settings)
+    gpu = restore(cupy.asarray(image), cupy.asarray(mask), **settings)
+    assert isinstance(gpu.image, cupy.ndarray)
+    np.testing.assert_allclose(gpu.image.get(), cpu.image, atol=1e-4)
+    assert gpu.objective == pytest.approx(cpu.objective, rel=1e-4)

@@ -144,3 +144,16 @@ def test_analyze_writes_into_a_buffer():
         result = analyze(filters_hat, residual_hat, xp=np, out=out)
         assert result is out
         np.testing.assert_allclose(out, analyze(filters_hat, residual_hat, xp=np))
+
+
+def test_transforms_of_another_backend_are_copied_into_out():
+    from types import SimpleNamespace
+
+    other = SimpleNamespace(fft=np.fft)  # any namespace that is not NumPy takes its own FFT
+    maps = np.random.default_rng(2).standard_normal((2, 6, 8))
+    out_hat = np.empty((2, 6, 5), complex)
+    assert spectra(maps, xp=other, out=out_hat) is out_hat
+    np.testing.assert_allclose(out_hat, np.fft.rfft2(maps))
+    out = np.empty_like(maps)
+    assert spatial(out_hat, (6, 8), xp=other, out=out) is out
+    np.testing.assert_allclose(out, maps, atol=1e-12)
