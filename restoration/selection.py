@@ -111,6 +111,7 @@ def select_settings(channel, observed, dictionaries, *, smoothings=(1.0, 1.5),
     holdout = HOLDOUT if holdout is None else holdout
     max_iter = MAX_ITER if max_iter is None else max_iter
     rng = np.random.default_rng(random_state)
+    path = sorted(sparsity_weights, reverse=True)  # warm-started from the largest weight
     candidates = [(index, sigma, lam) for index in range(len(dictionaries))
                   for sigma in smoothings for lam in sparsity_weights]
     totals = dict.fromkeys([BIHARMONIC] + candidates, 0.0)
@@ -131,13 +132,13 @@ def select_settings(channel, observed, dictionaries, *, smoothings=(1.0, 1.5),
         smoothed = np.stack([smooth(filled, sigma) for sigma in smoothings])  # (n_s, n_r, h, w)
         detail, scale = unit_rms_detail(values - smoothed, kept)
         detail = detail.astype(np.float32)
-        estimates = np.empty((len(dictionaries), len(sparsity_weights)) + smoothed.shape)
+        estimates = np.empty((len(dictionaries), len(path)) + smoothed.shape)
         for region in range(len(values)):
             # the smoothings of one region share its mask, so one solve (and one step size)
             # serves them all; regions differ in how much is missing and are solved apart
             for index, filters in enumerate(dictionaries):
                 codes = None
-                for rank, lam in enumerate(sorted(sparsity_weights, reverse=True)):
+                for rank, lam in enumerate(path):
                     coded = code_region(detail[:, region], np.broadcast_to(
                         kept[region], detail[:, region].shape), filters, sparsity_weight=lam,
                         max_iter=max_iter, initial_codes=codes, xp=xp)
@@ -145,7 +146,7 @@ def select_settings(channel, observed, dictionaries, *, smoothings=(1.0, 1.5),
                     estimates[index, rank, :, region] = to_numpy(coded.synthesis)
         estimates = np.clip(smoothed + scale * estimates, 0.0, 1.0)
         for index in range(len(dictionaries)):
-            for rank, lam in enumerate(sorted(sparsity_weights, reverse=True)):
+            for rank, lam in enumerate(path):
                 for position, sigma in enumerate(smoothings):
                     error = estimates[index, rank, position][hidden] - truth
                     totals[(index, sigma, lam)] += float(np.sum(error**2))

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.restoration import inpaint_biharmonic
 
-from .tiling import TILE_PIXELS, tile_ranges
+from .tiling import tile_windows
 
 __all__ = ["biharmonic_fill", "n_fill_tiles", "smooth", "detail_layer", "unit_rms_detail",
            "FILL_MARGIN"]
@@ -66,28 +66,20 @@ def biharmonic_fill(channels, observed, *, tile_pixels=None, progress=None):
         Observed pixels unchanged. Channels that share their mask are filled by one solve
         (:func:`skimage.restoration.inpaint_biharmonic` with ``channel_axis``).
     """
-    tile_pixels = TILE_PIXELS if tile_pixels is None else tile_pixels
-    height, width = channels.shape[-2:]
-    core = max(64, int(np.sqrt(tile_pixels)) - 2 * FILL_MARGIN)
     filled = np.array(channels, copy=True)
-    for top, bottom in tile_ranges(height, core):
-        for left, right in tile_ranges(width, core):
-            outer = (slice(max(top - FILL_MARGIN, 0), min(bottom + FILL_MARGIN, height)),
-                     slice(max(left - FILL_MARGIN, 0), min(right + FILL_MARGIN, width)))
-            inner = (slice(top - outer[0].start, bottom - outer[0].start),
-                     slice(left - outer[1].start, right - outer[1].start))
-            tile = _fill(channels[(slice(None),) + outer], observed[(slice(None),) + outer])
-            filled[:, top:bottom, left:right] = tile[(slice(None),) + inner]
-            if progress is not None:
-                progress.update(1)
+    every = (slice(None),)  # all channels
+    for window, core, core_in_window in tile_windows(channels.shape[-2:], FILL_MARGIN,
+                                                     tile_pixels=tile_pixels):
+        tile = _fill(channels[every + window], observed[every + window])
+        filled[every + core] = tile[every + core_in_window]
+        if progress is not None:
+            progress.update(1)
     return filled
 
 
 def n_fill_tiles(shape, *, tile_pixels=None):
     """Number of tiles :func:`biharmonic_fill` uses for an image of ``shape = (H, W)``."""
-    tile_pixels = TILE_PIXELS if tile_pixels is None else tile_pixels
-    core = max(64, int(np.sqrt(tile_pixels)) - 2 * FILL_MARGIN)
-    return len(tile_ranges(shape[0], core)) * len(tile_ranges(shape[1], core))
+    return len(tile_windows(shape, FILL_MARGIN, tile_pixels=tile_pixels))
 
 
 def _fill(channels, observed):

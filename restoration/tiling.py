@@ -16,7 +16,7 @@ from csc.coding import fista_sparse_code, objective_terms
 from csc.fourier import crop_signal, pad_filters, pad_signal, spectra
 
 __all__ = ["CodedDetail", "CodedRegion", "code_detail", "code_region", "n_coding_tiles",
-           "tile_ranges", "TILE_PIXELS", "STEP_SCALE"]
+           "tile_windows", "TILE_PIXELS", "STEP_SCALE"]
 
 TILE_PIXELS = 1024 * 1024  # coded pixels per tile
 # First FISTA step 2 / L: with pixels missing the data term's curvature is lower than L, and the
@@ -69,9 +69,35 @@ class CodedDetail:
     n_tiles: int
 
 
-def tile_ranges(length, core):
-    """``[(start, stop)]`` cores of at most ``core`` covering ``range(length)``."""
-    return [(start, min(start + core, length)) for start in range(0, length, core)]
+def tile_windows(shape, margin, *, tile_pixels=None):
+    """Tiles covering an image of ``shape = (H, W)``: square cores of side
+    ``max(64, sqrt(tile_pixels) - 2 margin)``, each inside a window that adds up to ``margin``
+    pixels of context on every side the image has them.
+
+    Parameters
+    ----------
+    shape : (int, int)
+    margin : int
+    tile_pixels : int or None
+        Pixels per tile (core plus margins); :data:`TILE_PIXELS` when None.
+
+    Returns
+    -------
+    list of (window, core, core_in_window), each a ``(slice, slice)``
+        ``image[window][core_in_window]`` is ``image[core]``.
+    """
+    tile_pixels = TILE_PIXELS if tile_pixels is None else tile_pixels
+    side = max(64, int(np.sqrt(tile_pixels)) - 2 * margin)
+
+    def spans(length):  # (core, window) along one axis
+        return [(slice(start, min(start + side, length)),
+                 slice(max(start - margin, 0), min(start + side + margin, length)))
+                for start in range(0, length, side)]
+
+    return [((rows_window, cols_window), (rows, cols),
+             (slice(rows.start - rows_window.start, rows.stop - rows_window.start),
+              slice(cols.start - cols_window.start, cols.stop - cols_window.start)))
+            for rows, rows_window in spans(shape[0]) for cols, cols_window in spans(shape[1])]
 
 
 def code_region(detail, observed, filters, *, sparsity_weight, max_iter, initial_codes=None,
@@ -146,30 +172,21 @@ def code_detail(detail, observed, filters, *, sparsity_weight, max_iter, progres
     -------
     CodedDetail
     """
-    height, width = detail.shape
-    margin = 2 * filters.shape[-1]
-    core = max(64, int(np.sqrt(TILE_PIXELS)) - 2 * margin)
-    tiles = [(rows, cols) for rows in tile_ranges(height, core)
-             for cols in tile_ranges(width, core)]
+    tiles = tile_windows(detail.shape, 2 * filters.shape[-1])
     synthesis = np.empty(detail.shape, np.float32)
     objective = nonzero = total = 0.0
-    for (top, bottom), (left, right) in tiles:
-        top_x, left_x = max(top - margin, 0), max(left - margin, 0)
-        bottom_x, right_x = min(bottom + margin, height), min(right + margin, width)
-        tile = np.s_[top_x:bottom_x, left_x:right_x]
-        coded = code_region(detail[tile], observed[tile], filters,
+    for window, core, core_in_window in tiles:
+        coded = code_region(detail[window], observed[window], filters,
                             sparsity_weight=sparsity_weight, max_iter=max_iter,
                             callback=None if progress is None else lambda _: progress.update(1),
                             xp=xp)
         objective += coded.objective
         nonzero += coded.nnz
         total += coded.codes.size
-        synthesis[top:bottom, left:right] = to_numpy(
-            coded.synthesis[top - top_x:bottom - top_x, left - left_x:right - left_x])
+        synthesis[core] = to_numpy(coded.synthesis[core_in_window])
     return CodedDetail(synthesis, objective, nonzero / total, len(tiles))
 
 
 def n_coding_tiles(shape, filter_size):
     """Number of tiles :func:`code_detail` uses for an image of ``shape = (H, W)``."""
-    core = max(64, int(np.sqrt(TILE_PIXELS)) - 4 * filter_size)
-    return len(tile_ranges(shape[0], core)) * len(tile_ranges(shape[1], core))
+    return len(tile_windows(shape, 2 * filter_size))

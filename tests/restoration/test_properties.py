@@ -27,7 +27,7 @@ from tests.properties import (
     seeds,
 )
 
-#: a small dictionary keeps the calls fast (the bundled one has 64 filters 8x8)
+#: a small dictionary keeps the calls fast (the bundled ones have 36 filters 12x12)
 FILTERS = random_array(0, (3, 4, 4), "float32") - 0.5
 
 
