@@ -17,10 +17,9 @@ Pipeline of :func:`restore` (DESIGN.md, "Restoration on real photos"):
 
 Colour images whose channels share one mask are coded once, on their luminance
 (``0.299 R + 0.587 G + 0.114 B``): the luminance's coded detail replaces the fill's, and the
-fill's chroma is kept (a change of luminance alone is the same change of R, G and B). Measured on
-four colour photos, this costs a little more than a gray image and keeps most of the gain of
-coding every channel (+0.69 against +0.82 dB over biharmonic, at 2.4 times less time). Channels
-with their own masks are coded one after the other.
+fill's chroma is kept (a change of luminance alone is the same change of R, G and B), so a colour
+image costs little more than a gray one (``benchmarks/inpaint_vs_peers.py``). Channels with
+their own masks are coded one after the other.
 
 :func:`inpaint` and :func:`reconstruct` return the image; :func:`restore` returns a
 :class:`Restoration` with the image, the settings chosen and what the coding did.
