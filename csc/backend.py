@@ -1,11 +1,13 @@
 """Backend (NumPy or CuPy) and dtype policy, chosen from the input arrays."""
 
+import contextlib
 import os
+import threading
 
 import numpy as np
 
 __all__ = ["array_module", "float_dtype", "to_numpy", "rfft2", "irfft2", "memory_size",
-           "check_memory"]
+           "check_memory", "is_dask_array", "fft_threads", "limit_threads"]
 
 
 def array_module(*arrays):
@@ -35,6 +37,11 @@ def array_module(*arrays):
 
         return cupy
     return np
+
+
+def is_dask_array(array):
+    """Whether ``array`` is a ``dask.array.Array`` (checked without importing dask)."""
+    return type(array).__module__.startswith("dask.array") and hasattr(array, "chunks")
 
 
 def float_dtype(dtype):
@@ -106,6 +113,29 @@ def _into(result, out):
     return out
 
 
+_thread_limit = threading.local()
+
+
+def fft_threads():
+    """Threads the FFTs of this thread may use: all cores, or the limit of :func:`limit_threads`."""
+    return getattr(_thread_limit, "n", None) or os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def limit_threads(n_threads):
+    """Within the block, the FFTs of the calling thread use at most ``n_threads`` threads.
+
+    Distributed workers run each task on one thread (:mod:`csc.distributed`), so that the
+    parallelism comes from the workers, not from threads competing for the same cores.
+    """
+    previous = getattr(_thread_limit, "n", None)
+    _thread_limit.n = max(1, int(n_threads))
+    try:
+        yield
+    finally:
+        _thread_limit.n = previous
+
+
 def _chunked(transform, array, out_shape, out_dtype, out):
     """``transform(array)`` over the last two axes, in chunks of maps on all cores when large.
 
@@ -115,13 +145,13 @@ def _chunked(transform, array, out_shape, out_dtype, out):
     global _fft_pool
     map_bytes = array.dtype.itemsize * array.shape[-1] * array.shape[-2]
     n_maps = array.size // max(array.shape[-1] * array.shape[-2], 1)
-    cores = os.cpu_count() or 1
+    cores = fft_threads()
     if out is not None and (out.shape != tuple(out_shape) or out.dtype != out_dtype
                             or not out.flags.c_contiguous):
         raise ValueError(f"`out` must be a C-contiguous {np.dtype(out_dtype)} array of shape "
                          f"{tuple(out_shape)}, got {out.dtype} {out.shape}")
     if cores == 1 or n_maps < 2 or array.nbytes <= 2 * FFT_CHUNK_BYTES:
-        return _into(transform(array, -1), out)
+        return _into(transform(array, cores), out)
     if out is None:
         out = np.empty(out_shape, out_dtype)
     stack = array.reshape((n_maps,) + array.shape[-2:])
@@ -134,7 +164,7 @@ def _chunked(transform, array, out_shape, out_dtype, out):
     if _fft_pool is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _fft_pool = ThreadPoolExecutor(cores, thread_name_prefix="csc-fft")
+        _fft_pool = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="csc-fft")
     for _ in _fft_pool.map(run, range(0, n_maps, step)):
         pass
     return out

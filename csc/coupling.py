@@ -35,6 +35,12 @@ __all__ = [
     "backtrack",
     "revive_collapsed_masks",
     "filter_coupling",
+    "filter_units",
+    "backtrack_codes",
+    "reference_statistics",
+    "reference_positions",
+    "code_change_squares",
+    "reference_update",
     "reference_coupling",
     "couple_dictionary",
 ]
@@ -195,14 +201,36 @@ def filter_coupling(filters, updated_filters, anchor_codes, codes, *, quantiles=
     (filters, codes, n_flagged)
         New arrays (between two feasible points, so the filters stay feasible).
     """
-    sparse_scores = xp.sum(xp.abs(codes), axis=(0, 2, 3))
+    units = filter_units(xp.sum(xp.abs(codes), axis=(0, 2, 3)), filters, updated_filters,
+                         quantiles=quantiles, xp=xp)
+    return (backtrack(updated_filters, filters, units, rate=rate, xp=xp),
+            backtrack_codes(codes, anchor_codes, units, rate=rate, xp=xp),
+            int(xp.count_nonzero(units)))
+
+
+def filter_units(code_l1, filters, updated_filters, *, quantiles=(0.5, 0.5), xp):
+    """The filters flagged by the per-filter rule (:func:`filter_coupling`).
+
+    Parameters
+    ----------
+    code_l1 : ndarray of shape (n_filters,)
+        ``||X_k||_1`` summed over the images (a sum over image groups in a distributed fit).
+    filters, updated_filters : ndarray of shape (n_filters, n_channels, Hp, Wp)
+    quantiles : (float, float)
+
+    Returns
+    -------
+    boolean ndarray of shape (n_filters,)
+    """
     partner_scores = xp.sqrt(xp.sum((updated_filters - filters) ** 2, axis=(1, 2, 3)))
-    units = asynchronous_units(sparse_scores, partner_scores, sparse_quantile=quantiles[0],
-                               partner_quantile=quantiles[1], xp=xp)
-    new_filters = backtrack(updated_filters, filters, units, rate=rate, xp=xp)
-    new_codes = backtrack(codes.swapaxes(0, 1), anchor_codes.swapaxes(0, 1), units, rate=rate,
-                          xp=xp).swapaxes(0, 1)
-    return new_filters, new_codes, int(xp.count_nonzero(units))
+    return asynchronous_units(code_l1, partner_scores, sparse_quantile=quantiles[0],
+                              partner_quantile=quantiles[1], xp=xp)
+
+
+def backtrack_codes(codes, anchor_codes, units, *, rate=1.0, xp):
+    """:func:`backtrack` of the code maps ``(n_images, n_filters, Hp, Wp)`` of flagged filters."""
+    return backtrack(codes.swapaxes(0, 1), anchor_codes.swapaxes(0, 1), units, rate=rate,
+                     xp=xp).swapaxes(0, 1)
 
 
 def reference_coupling(signal, weights, filters, updated_filters, anchor_codes, codes, *,
@@ -232,24 +260,67 @@ def reference_coupling(signal, weights, filters, updated_filters, anchor_codes, 
     (filters, codes, n_changed)
         ``codes`` is returned unchanged; ``n_changed`` counts the entries with ``d_old != 0``.
     """
+    residual_sum, summed_codes = reference_statistics(signal, weights, updated_filters, codes,
+                                                      xp=xp)
+    positions = reference_positions(summed_codes, iteration=iteration, max_iter=max_iter, xp=xp)
+    if positions is None:
+        return updated_filters, codes, 0
+    new_filters, n_changed = reference_update(
+        filters, updated_filters, residual_sum, positions,
+        code_change_squares(codes, anchor_codes, positions, xp=xp), xp=xp)
+    return new_filters, codes, n_changed
+
+
+# The reference rule in parts, so that the sums over images can be taken group by group (a
+# distributed fit adds the groups' statistics and code changes; :func:`reference_coupling`
+# composes the parts on all images at once).
+def reference_statistics(signal, weights, updated_filters, codes, *, xp):
+    """Sums over images of the reference rule: ``sum W (D X - S)`` and the codes ``sum_n X_n``.
+
+    Returns
+    -------
+    residual_sum : float
+    summed_codes : ndarray of shape (n_filters, Hp, Wp)
+    """
     grid = signal.shape[-2:]
     reconstruction = spatial(synthesize(spectra(updated_filters, xp=xp), spectra(codes, xp=xp),
                                         xp=xp), grid, xp=xp)
-    c = 0.05 * float(xp.sum(weights * (reconstruction - signal), dtype=xp.float64))
-    summed = xp.sum(codes, axis=0)  # (n_filters, Hp, Wp)
+    residual_sum = float(xp.sum(weights * (reconstruction - signal), dtype=xp.float64))
+    return residual_sum, xp.sum(codes, axis=0)
+
+
+def reference_positions(summed_codes, *, iteration, max_iter, xp):
+    """Filter entries ``(k, y, x)`` of the ``m`` largest image-summed codes, or None if ``m = 0``."""
     alpha = max(max_iter - iteration, 0) / (3 * max_iter)
-    count = min(int(alpha * summed.size + 0.5), 255)
+    count = min(int(alpha * summed_codes.size + 0.5), 255)
     if count == 0:
-        return updated_filters, codes, 0
-    positions = xp.argpartition(summed.ravel(), summed.size - count)[-count:]
-    k, y, x = xp.unravel_index(positions, summed.shape)
+        return None
+    positions = xp.argpartition(summed_codes.ravel(), summed_codes.size - count)[-count:]
+    return xp.unravel_index(positions, summed_codes.shape)
+
+
+def code_change_squares(codes, anchor_codes, positions, *, xp):
+    """``sum_n (X[n, k, y, x] - X_old[n, k, y, x])^2`` at the positions, shape ``(count,)``."""
+    k, y, x = positions
+    return xp.sum((codes[:, k, y, x] - anchor_codes[:, k, y, x]) ** 2, axis=0)
+
+
+def reference_update(filters, updated_filters, residual_sum, positions, code_change, *, xp):
+    """The filter change of the reference rule at the positions.
+
+    Returns
+    -------
+    (filters, n_changed)
+        New filters (not projected) and the number of entries with ``d_old != 0``.
+    """
+    k, y, x = positions
+    c = 0.05 * residual_sum
     previous = filters[k, :, y, x]  # (count, n_channels)
     current = updated_filters[k, :, y, x]
-    code_change = xp.sqrt(xp.sum((codes - anchor_codes)[:, k, y, x] ** 2, axis=0))[:, None]
-    p = xp.minimum(code_change / (xp.abs(current - previous) + 1e-5), 1)
+    p = xp.minimum(xp.sqrt(code_change)[:, None] / (xp.abs(current - previous) + 1e-5), 1)
     new_filters = updated_filters.copy()
     new_filters[k, :, y, x] = current + 0.1 * c * p * previous
-    return new_filters, codes, int(xp.count_nonzero(xp.any(previous != 0, axis=1)))
+    return new_filters, int(xp.count_nonzero(xp.any(previous != 0, axis=1)))
 
 
 def couple_dictionary(signal, weights, filters, updated_filters, anchor_codes, codes, support, *,

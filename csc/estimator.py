@@ -7,7 +7,7 @@ format of :mod:`csc.persistence`.
 
 import inspect
 
-from .backend import array_module, check_memory, float_dtype, to_numpy
+from .backend import array_module, check_memory, float_dtype, is_dask_array, to_numpy
 from .coding import admm_sparse_code, objective_terms
 from .fourier import crop_signal, pad_filters, spatial, spectra, synthesize
 from .images import as_array, prepare_signal
@@ -59,6 +59,10 @@ class ConvolutionalDictionary:
         ``n_images^2``); ``'consensus'`` keeps one filter copy per image; ``'auto'`` keeps one
         copy per group of at most 10 images (the exact update up to 10 images, linear in the
         number of images beyond).
+    group_size : int or None, default None
+        Most images per group of the ``'auto'`` solver (None: 10). In a distributed fit (images
+        as a ``dask.array.Array``) each group lives on one worker; the result depends on the
+        groups, not on the chunking of the array or the number of workers.
     coupling : {'reference', 'filter'}, default 'reference'
         CoGD rule: the reference code's entry-wise rule (:func:`csc.coupling.reference_coupling`) or
         per-filter units (codes' l1 mass vs filter movement, both backtracked to their
@@ -110,7 +114,7 @@ class ConvolutionalDictionary:
     def __init__(self, n_filters=100, filter_size=11, *, sparsity_weight=1.0, optimizer="admm",
                  max_iter=20, coding_iter=10, dictionary_iter=10, encode_iter=100,
                  coding_penalty=None, dictionary_penalty=(1.0, 30.0), relaxation=1.8,
-                 dictionary_solver="auto", coupling="reference", coupling_quantiles=(0.5, 0.5),
+                 dictionary_solver="auto", group_size=None, coupling="reference", coupling_quantiles=(0.5, 0.5),
                  backtrack_rate=1.0, non_negative=False, channel_axis=None, initial_filters=None,
                  random_state=None, checkpoint=None, progress=False, callback=None):
         self.n_filters = n_filters
@@ -125,6 +129,7 @@ class ConvolutionalDictionary:
         self.dictionary_penalty = dictionary_penalty
         self.relaxation = relaxation
         self.dictionary_solver = dictionary_solver
+        self.group_size = group_size
         self.coupling = coupling
         self.coupling_quantiles = coupling_quantiles
         self.backtrack_rate = backtrack_rate
@@ -190,14 +195,23 @@ class ConvolutionalDictionary:
         Parameters
         ----------
         images : ndarray of shape (n_images, H, W) (or with channels, as in :meth:`fit`)
+            Or a ``dask.array.Array`` with the image axis first: coded block by block.
         mask : ndarray of the shape of ``images`` or None
 
         Returns
         -------
         ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
+            A lazy ``dask.array.Array`` for dask input (computed on the active
+            ``distributed.Client``'s workers, else by Dask's local scheduler).
         """
         self._check_fitted()
         options = self._options()
+        if is_dask_array(images):
+            from .distributed import encode_distributed
+
+            return encode_distributed(images, mask, filters=to_numpy(self.filters_),
+                                      options=options, encode_iter=self.encode_iter,
+                                      channel_axis=self.channel_axis)
         signal, weights, xp = self._prepare(images, mask)
         options.check_precision(signal.dtype)
         check_memory("n_filters", self.n_filters, (signal.shape[0], self.n_filters)

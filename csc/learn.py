@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import array_module, check_memory, to_numpy
+from .backend import array_module, check_memory, is_dask_array, to_numpy
 from .coding import CodingState, admm_sparse_code, objective_terms
 from .coupling import COUPLING_RULES, couple_dictionary
 from .dictionary import DictionaryState, admm_dictionary_update
@@ -73,6 +73,7 @@ class LearningOptions:
     coupling: str = "reference"
     coupling_quantiles: tuple = (0.5, 0.5)
     backtrack_rate: float = 1.0
+    group_size: int | None = None
 
     def __post_init__(self):
         for name in ("max_iter", "coding_iter", "dictionary_iter"):
@@ -97,6 +98,12 @@ class LearningOptions:
                              f"got {quantiles!r}")
         check_in_range("backtrack_rate", self.backtrack_rate, 0, 1, closed=(False, True))
         check_bool("non_negative", self.non_negative)
+        if self.group_size is not None:
+            check_int("group_size", self.group_size, 1)
+            if self.dictionary_solver != "auto":
+                raise ValueError(f"`group_size` sets the groups of the 'auto' dictionary solver; "
+                                 f"leave it None with dictionary_solver="
+                                 f"{self.dictionary_solver!r}")
         normalized = {
             "sparsity_weight": float(self.sparsity_weight),
             "coding_penalty": tuple(float(v) for v in coding_penalty),
@@ -121,6 +128,13 @@ class LearningOptions:
         for name in ("coding_penalty", "dictionary_penalty"):
             for value in getattr(self, name):
                 check_representable(name, value, dtype)
+
+    @property
+    def images_per_group(self):
+        """Most images per group of the dictionary step (None: one group of all images)."""
+        if self.group_size is not None:
+            return self.group_size
+        return DICTIONARY_SOLVERS[self.dictionary_solver]
 
     @classmethod
     def field_names(cls):
@@ -209,6 +223,14 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
     check_bool("progress", progress)
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
         raise TypeError(f"`checkpoint` must be None or a path, got {checkpoint!r}")
+    if is_dask_array(images):
+        from .distributed import learn_dictionary_distributed
+
+        return learn_dictionary_distributed(
+            images, mask, n_filters=n_filters, filter_size=filter_size, options=options,
+            channel_axis=channel_axis, initial_filters=initial_filters,
+            random_state=random_state, checkpoint=checkpoint, progress=progress,
+            callback=callback)
     signal, weights, xp = prepare_signal(images, mask, filter_size=filter_size,
                                          channel_axis=channel_axis)
     options.check_precision(signal.dtype)
@@ -217,29 +239,20 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
                  signal.dtype, copies=LEARNING_COPIES, xp=xp)
     initial = initial_dictionary(n_filters, filter_size, n_channels, initial_filters=initial_filters,
                                  random_state=random_state)
-    fingerprint = _fingerprint(signal, n_filters, filter_size, options, channel_axis,
-                               random_state) if checkpoint else None
+    key = fingerprint(signal.shape, signal.dtype, sum_of_squares(signal), n_filters, filter_size,
+                      options, channel_axis, random_state) if checkpoint else None
     state = None
     if checkpoint:
-        stored = load_checkpoint(checkpoint, fingerprint=fingerprint)
+        stored = load_checkpoint(checkpoint, fingerprint=key)
         state = None if stored is None else _state_from_arrays(*stored, xp=xp, path=checkpoint)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    bar = progress_bar(options, state.iteration if state else 0) if progress else None
 
-        bar = tqdm(total=options.max_iter, desc=f"cdl[{options.optimizer}]",
-                   initial=state.iteration if state else 0, unit="it")
+    def save(current):
+        arrays, meta = _state_to_arrays(current)
+        save_checkpoint(checkpoint, arrays, fingerprint=key, meta=meta)
 
-    def after_iteration(current):
-        if bar is not None:
-            history = current.history
-            bar.set_postfix(objective=f"{history['objective'][-1]:.5g}",
-                            nnz=f"{history['nnz'][-1]:.4f}")
-        if checkpoint:
-            arrays, meta = _state_to_arrays(current)
-            save_checkpoint(checkpoint, arrays, fingerprint=fingerprint, meta=meta)
-        return bool(callback(current)) if callback is not None else False
-
+    after_iteration = iteration_hook(bar=bar, save=save if checkpoint else None,
+                                     callback=callback)
     try:
         state = alternating_minimization(signal, weights, xp.asarray(initial.astype(signal.dtype)),
                                          options, state=state, callback=after_iteration,
@@ -252,6 +265,37 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
                              state.coding.codes, state.iteration,
                              {key: list(values) for key, values in state.history.items()},
                              n_channels)
+
+
+def progress_bar(options, initial):
+    """A tqdm bar over the outer iterations of a fit, starting at ``initial``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=options.max_iter, desc=f"cdl[{options.optimizer}]", initial=initial,
+                unit="it")
+
+
+def iteration_hook(*, bar, save, callback):
+    """The ``callback`` of :func:`alternating_minimization` for a fit: progress, checkpoint, user.
+
+    Parameters
+    ----------
+    bar : tqdm bar or None
+    save : callable(LearningState) or None
+        Writes the checkpoint.
+    callback : callable(LearningState) -> bool or None
+        The user's callback; True stops the fit.
+    """
+    def after_iteration(current):
+        if bar is not None:
+            history = current.history
+            bar.set_postfix(objective=f"{history['objective'][-1]:.5g}",
+                            nnz=f"{history['nnz'][-1]:.4f}")
+        if save is not None:
+            save(current)
+        return bool(callback(current)) if callback is not None else False
+
+    return after_iteration
 
 
 def initial_dictionary(n_filters, filter_size, n_channels, *, initial_filters=None,
@@ -324,8 +368,8 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
                                                       xp.zeros_like(signal), filters))
         terms = objective_terms(signal, weights, spectra(filters, xp=xp), coding.codes,
                                 sparsity_weight=lam, xp=xp)
-        _record(state, terms, coding.codes, seconds=0.0, accepted=True, n_backtracked=0,
-                step_seconds=(0.0, 0.0, 0.0))
+        record(state.history, terms, nnz_fraction(coding.codes), seconds=0.0, accepted=True,
+               n_backtracked=0, step_seconds=(0.0, 0.0, 0.0))
         state.best_objective = state.history["objective"][-1]
     start = time.perf_counter() - state.history["seconds"][-1]
     while state.iteration < options.max_iter:
@@ -337,7 +381,7 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
                 signal, weights, codes, state.dictionary, support,
                 rho_data=options.dictionary_penalty[0], rho_filter=options.dictionary_penalty[1],
                 max_iter=options.dictionary_iter, relaxation=options.relaxation,
-                group_size=DICTIONARY_SOLVERS[options.dictionary_solver], xp=xp,
+                group_size=options.images_per_group, xp=xp,
             )
         updated_filters = state.dictionary.filters
         dictionary_seconds, clock = time.perf_counter() - clock, time.perf_counter()
@@ -376,9 +420,9 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
                 terms = (state.history["data_term"][-1],
                          state.history["objective"][-1] - state.history["data_term"][-1])
         state.best_objective = min(state.best_objective, sum(terms))
-        _record(state, terms, state.coding.codes, seconds=time.perf_counter() - start,
-                accepted=accepted, n_backtracked=n_backtracked,
-                step_seconds=(dictionary_seconds, coupling_seconds, coding_seconds))
+        record(state.history, terms, nnz_fraction(state.coding.codes),
+               seconds=time.perf_counter() - start, accepted=accepted, n_backtracked=n_backtracked,
+               step_seconds=(dictionary_seconds, coupling_seconds, coding_seconds))
         if progress is not None:
             progress.update(1)
         if callback is not None and callback(state):
@@ -386,13 +430,17 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
     return state
 
 
-def _record(state, terms, codes, *, seconds, accepted, n_backtracked, step_seconds):
-    xp = array_module(codes)
+def nnz_fraction(codes):
+    """Fraction of non-zero entries of ``codes``."""
+    return float(array_module(codes).count_nonzero(codes)) / codes.size
+
+
+def record(history, terms, nnz, *, seconds, accepted, n_backtracked, step_seconds):
+    """Append one outer iteration to a fit's ``history`` (keys :data:`HISTORY_KEYS`)."""
     data_term, l1_term = terms
-    history = state.history
     history["objective"].append(data_term + l1_term)
     history["data_term"].append(data_term)
-    history["nnz"].append(float(xp.count_nonzero(codes)) / codes.size)
+    history["nnz"].append(nnz)
     history["seconds"].append(seconds)
     history["accepted"].append(bool(accepted))
     history["backtracked"].append(int(n_backtracked))
@@ -411,15 +459,28 @@ _STATE_ARRAYS = {  # file name -> (state part, attribute)
 }
 
 
-def _fingerprint(signal, n_filters, filter_size, options, channel_axis, random_state):
-    """Text identifying the problem and the parameters a checkpoint may resume."""
+def fingerprint(signal_shape, dtype, sum_of_squares, n_filters, filter_size, options,
+                channel_axis, random_state):
+    """Text identifying the problem and the parameters a checkpoint may resume.
+
+    ``sum_of_squares`` of the padded signal (float64) enters rounded to 8 significant digits, so
+    that a sum taken group by group (a distributed fit) gives the fingerprint of the whole.
+    """
     params = {name: value for name, value in dataclasses.asdict(options).items()
               if name != "max_iter"}  # a fit may be resumed with more iterations
+    if params["group_size"] is None:  # as in the checkpoints written before it existed
+        del params["group_size"]
     params.update(n_filters=n_filters, filter_size=filter_size, channel_axis=channel_axis,
                   random_state=repr(random_state))
-    return json.dumps({"params": params, "shape": list(signal.shape), "dtype": str(signal.dtype),
-                       "checksum": float(array_module(signal).sum(signal ** 2))},
+    return json.dumps({"params": params, "shape": list(signal_shape), "dtype": str(dtype),
+                       "checksum": float(f"{sum_of_squares:.8g}")},
                       sort_keys=True, default=str)
+
+
+def sum_of_squares(signal):
+    """``sum(signal ** 2)`` in float64 (the checksum of :func:`fingerprint`)."""
+    xp = array_module(signal)
+    return float(xp.sum(xp.square(signal, dtype=xp.float64)))
 
 
 def _state_to_arrays(state):

@@ -1,0 +1,112 @@
+"""Dictionary learning and coding on a Dask LocalCluster (2 worker processes, 1 thread each)."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+from csc import ConvolutionalDictionary  # noqa: E402
+
+PARAMS = dict(n_filters=4, filter_size=5, max_iter=6, random_state=0, group_size=3)
+# with these, CoGD's reference rule and rejected coding steps both occur (3 of 8 rejected)
+REJECTING = dict(PARAMS, max_iter=8, sparsity_weight=0.5, coding_iter=5, dictionary_iter=2,
+                 optimizer="cogd")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((12, 20, 20)).cumsum(1).cumsum(2)
+    images = (images - images.mean()) / images.std()  # float64
+    return images, rng.random(images.shape) > 0.3
+
+
+def assert_same_fit(fitted, reference):
+    scale = np.abs(reference.filters_).max()
+    np.testing.assert_array_less(np.abs(fitted.filters_ - reference.filters_).max(), 1e-6 * scale)
+    np.testing.assert_allclose(fitted.history_["objective"], reference.history_["objective"],
+                               rtol=1e-9)
+    assert fitted.history_["accepted"] == reference.history_["accepted"]
+    assert fitted.history_["backtracked"] == reference.history_["backtracked"]
+
+
+@pytest.mark.parametrize("params", [PARAMS, REJECTING, dict(PARAMS, optimizer="cogd",
+                                                            coupling="filter")],
+                         ids=["admm", "cogd-reference-rejections", "cogd-filter"])
+def test_distributed_fit_equals_the_in_process_fit_for_two_chunkings(client, problem, params):
+    images, mask = problem
+    reference = ConvolutionalDictionary(**params).fit(images, mask)
+    for chunks in (5, 12):
+        fitted = ConvolutionalDictionary(**params).fit(da.from_array(images, chunks=chunks),
+                                                       da.from_array(mask, chunks=7))
+        assert_same_fit(fitted, reference)
+        assert isinstance(fitted.codes_, da.Array)
+        np.testing.assert_allclose(fitted.codes_.compute(), reference.codes_, atol=1e-9)
+    if params is REJECTING:
+        assert reference.history_["accepted"].count(False) > 0
+        assert sum(reference.history_["backtracked"]) > 0
+
+
+def test_a_worker_killed_during_the_fit_does_not_change_the_result(client, problem):
+    images, mask = problem
+    reference = ConvolutionalDictionary(**PARAMS).fit(images, mask)
+    killed = []
+
+    def kill_a_worker(state):
+        if state.iteration == 3:
+            pids = client.run(os.getpid)
+            address = sorted(pids)[0]
+            os.kill(pids[address], signal.SIGKILL)
+            killed.append(address)
+        return False
+
+    fitted = ConvolutionalDictionary(**PARAMS, callback=kill_a_worker).fit(
+        da.from_array(images, chunks=4), mask)
+    assert killed
+    assert_same_fit(fitted, reference)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_a_distributed_fit_resumes_from_its_checkpoint(client, problem, tmp_path):
+    images, mask = problem
+    path = str(tmp_path / "fit.npz")
+    dask_images = da.from_array(images, chunks=6)
+    params = dict(REJECTING, coupling="filter")  # the reference rule depends on max_iter
+    first = ConvolutionalDictionary(**dict(params, max_iter=3), checkpoint=path).fit(
+        dask_images, mask)
+    assert first.n_iter_ == 3
+    resumed = ConvolutionalDictionary(**params, checkpoint=path).fit(dask_images, mask)
+    assert_same_fit(resumed, ConvolutionalDictionary(**params).fit(images, mask))
+    # the file is the in-process fit's format: a local fit resumes it too
+    local = ConvolutionalDictionary(**dict(params, max_iter=10), checkpoint=path).fit(
+        images, mask)
+    assert local.n_iter_ == 10 and local.history_["objective"][:9] == resumed.history_["objective"]
+
+
+def test_encode_of_a_dask_array_equals_numpy(client, problem):
+    images, mask = problem
+    model = ConvolutionalDictionary(**dict(PARAMS, max_iter=2), encode_iter=20).fit(images)
+    codes = model.encode(da.from_array(images, chunks=5), da.from_array(mask, chunks=5))
+    assert isinstance(codes, da.Array) and codes.chunks[0] == (5, 5, 2)
+    np.testing.assert_allclose(codes.compute(), model.encode(images, mask), atol=1e-10)
+
+
+def test_without_a_client_a_dask_fit_runs_in_process(problem, monkeypatch):
+    images, _ = problem
+    monkeypatch.setattr("csc.distributed.active_client", lambda: None)
+    fitted = ConvolutionalDictionary(**dict(PARAMS, max_iter=2)).fit(da.from_array(images,
+                                                                                   chunks=5))
+    reference = ConvolutionalDictionary(**dict(PARAMS, max_iter=2)).fit(images)
+    np.testing.assert_array_equal(fitted.filters_, reference.filters_)
