@@ -380,6 +380,106 @@ def _evaluate(args):
     return 0
 
 
+# -- many inputs ---------------------------------------------------------------------------------
+def _batch(args, inputs):
+    """``cogd inpaint|reconstruct`` on several inputs, in this process or on a Dask cluster."""
+    folder = args.output
+    if folder is None or not os.path.isdir(folder):
+        raise UsageError(f"with several inputs, -o/--output must be an existing folder, got "
+                         f"{folder!r}")
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("give --workers or --scheduler, not both")
+    if args.command == "inpaint" and args.mask is None and args.missing is None:
+        raise UsageError("give --mask MASK or --missing FRACTION")
+    outputs = []
+    for path in inputs:
+        stem, suffix = os.path.splitext(os.path.basename(path))
+        output = os.path.join(folder, stem + (suffix if suffix.lower() in IMAGE_SUFFIXES
+                                              else ".png"))
+        if output in outputs:
+            raise UsageError(f"two inputs would both be written to {output}")
+        _check_output(output, args.force, IMAGE_SUFFIXES)
+        outputs.append(output)
+    settings = {"mask": getattr(args, "mask", None), "missing": getattr(args, "missing", None),
+                "seed": getattr(args, "seed", 0), "dictionary": args.dictionary,
+                "sparsity_weight": args.sparsity_weight, "smoothing": args.smoothing,
+                "max_iter": args.max_iter, "jpeg_quality": args.jpeg_quality}
+    where = ("this process" if args.workers is None and args.scheduler is None else
+             f"{args.workers} local worker(s)" if args.workers else args.scheduler)
+    _say(f"cogd {args.command}: {len(inputs)} images on {where} -> {folder}")
+    if args.workers is None and args.scheduler is None:
+        failed = sum(not _say_result(_restore_file(args.command, path, output, settings))
+                     for path, output in zip(inputs, outputs, strict=True))
+    else:
+        failed = _batch_on_dask(args, inputs, outputs, settings)
+    if failed:
+        raise UsageError(f"{failed} of {len(inputs)} images failed (see above)")
+    return 0
+
+
+def _say_result(result):
+    """Print one image's ``(ok, line)``; return ``ok``."""
+    ok, text = result
+    if ok:
+        _say(text)
+    else:
+        print(f"cogd: error: {text}", file=sys.stderr, flush=True)
+    return ok
+
+
+def _batch_on_dask(args, inputs, outputs, settings):
+    """Restore the files as tasks of a Dask cluster; return the number that failed."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UsageError("--workers and --scheduler need Dask: pip install 'cogd[dask]'") from None
+    cluster = None
+    if args.scheduler is not None:
+        client = _user_input(Client, args.scheduler, timeout="20s")
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(_restore_file, args.command, path, output, settings, pure=False)
+                   for path, output in zip(inputs, outputs, strict=True)]
+        return sum(not _say_result(future.result()) for future in as_completed(futures))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _restore_file(command, path, output, settings):
+    """Restore one file and write it atomically (where the task runs); ``(ok, one line)``."""
+    from .inpainting import restore
+    from .io import encode_image, read_image, read_mask, write_bytes
+
+    try:
+        image = read_image(path)
+        mask = None
+        if command == "inpaint" and settings["mask"] is not None:
+            mask = read_mask(settings["mask"], image.shape[:2])
+        elif command == "inpaint":
+            mask = np.random.default_rng(settings["seed"]).random(image.shape[:2]) \
+                >= settings["missing"]
+        channel_axis = -1 if image.ndim == 3 else None
+        iterations = {} if settings["max_iter"] is None else {"max_iter": settings["max_iter"]}
+        info = restore(image, mask, dictionary=settings["dictionary"],
+                       sparsity_weight=settings["sparsity_weight"],
+                       smoothing=settings["smoothing"], channel_axis=channel_axis, **iterations)
+        data, stored = encode_image(info.image, os.path.splitext(output)[1],
+                                    like=_output_dtype(image), quality=settings["jpeg_quality"])
+        write_bytes(output, data)
+    except (ValueError, TypeError, OSError) as error:
+        return False, f"{path}: {_one_line(error)}"
+    text = f"{path}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {info.seconds:.1f} s"
+    if command == "reconstruct" or settings["missing"] is not None:
+        text += (f", {_quality_text(_as_unit(image), _as_unit(stored), channel_axis, mask)} "
+                 "vs the input")
+    return True, f"{text} -> {output}"
+
+
 # -- the parser ------------------------------------------------------------------------------
 def _add_common(sub):
     sub.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -408,8 +508,10 @@ def _build_parser():
     reconstruct = commands.add_parser("reconstruct", help="sparse approximation of an image",
                                       description=about, epilog=REPORT_HELP)
     for sub, run in ((inpaint, _inpaint), (reconstruct, _reconstruct)):
-        sub.add_argument("input", nargs="?",
-                         help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped)")
+        sub.add_argument("inputs", nargs="*", metavar="INPUT",
+                         help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped); "
+                              "several files or glob patterns: each is restored on its own and "
+                              "written into the folder -o")
         if sub is inpaint:
             masks = sub.add_mutually_exclusive_group()
             masks.add_argument("--mask", help="mask image of the same size: white (above half "
@@ -421,8 +523,17 @@ def _build_parser():
             sub.add_argument("--no-baseline", dest="baseline", action="store_false",
                              help="with --missing, skip the biharmonic baseline")
         sub.add_argument("-o", "--output",
-                         help="output image (.png, .jpg, .tif); required with INPUT; the demo "
-                              "writes to the cache folder and overwrites its own output")
+                         help="output image (.png, .jpg, .tif); required with INPUT; with "
+                              "several inputs an existing folder, where each output keeps its "
+                              "input's name (.png for other suffixes); the demo writes to the "
+                              "cache folder and overwrites its own output")
+        sub.add_argument("--workers", type=_positive_int, default=None,
+                         help="with several inputs: restore them on a local Dask cluster of "
+                              "this many worker processes (one thread each)")
+        sub.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="with several inputs: restore them on the workers of this Dask "
+                              "scheduler (e.g. tcp://host:8786; the files must be readable and "
+                              "writable there at the same paths)")
         sub.add_argument("--dictionary", help="dictionary .npz written by `cogd learn` "
                          "(default: the bundled one)")
         sub.add_argument("--sparsity-weight", type=float, default=None,
@@ -507,6 +618,13 @@ def main(argv=None):
         if args.command is None:
             parser.print_help()
             return 0
+        if hasattr(args, "inputs"):
+            inputs = _expand(args.inputs)
+            if len(inputs) > 1:
+                return _batch(args, inputs)
+            if args.workers is not None or args.scheduler is not None:
+                raise UsageError("--workers and --scheduler are for several inputs")
+            args.input = inputs[0] if inputs else None
         return args.run(args)
     except UsageError as error:
         print(f"cogd: error: {_one_line(error)}", file=sys.stderr)

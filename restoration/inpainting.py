@@ -33,7 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from csc import ConvolutionalDictionary
-from csc.backend import array_module, to_numpy
+from csc.backend import array_module, is_dask_array, to_numpy
 from csc.images import as_array, as_float, image_layout, mask_weights
 from csc.validation import check_bool, check_int, check_positive, check_representable
 
@@ -286,7 +286,9 @@ def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=Non
     Parameters
     ----------
     image, mask, dictionary, sparsity_weight, smoothing, max_iter, channel_axis, progress
-        As in :func:`restore` (``mask`` is required).
+        As in :func:`restore` (``mask`` is required). ``image`` may be a ``dask.array.Array``
+        (an image larger than memory): it is restored in overlapping blocks and a lazy dask array
+        is returned (:func:`restoration.blockwise.inpaint_blocks`; no progress bar).
     keep_observed : bool, default True
         Return observed pixels unchanged.
 
@@ -307,6 +309,12 @@ def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=Non
     """
     if mask is None:
         raise ValueError("`mask` is required (True = observed); use `reconstruct` without one")
+    if is_dask_array(image):
+        from .blockwise import inpaint_blocks
+
+        return inpaint_blocks(image, mask, dictionary=dictionary, sparsity_weight=sparsity_weight,
+                              smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
+                              keep_observed=keep_observed)
     return restore(image, mask, dictionary=dictionary, sparsity_weight=sparsity_weight,
                    smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
                    keep_observed=keep_observed, progress=progress).image

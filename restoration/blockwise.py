@@ -1,0 +1,125 @@
+"""Restoration of images larger than memory: overlapping blocks of a ``dask.array.Array``.
+
+:func:`inpaint_blocks` (behind :func:`restoration.inpaint` for dask input) chooses the settings
+once, by :func:`restoration.restore`'s hold-out on a central crop, then restores every block with
+a margin of context (``dask.array.map_overlap``) and keeps the block's core. Only the blocks being
+processed are in memory: peak memory is bounded by the block size and the number of blocks
+processed at once (the scheduler's threads or workers), not by the image. The result is a lazy
+dask array; store it block by block (``dask.array.store`` into a memory-mapped TIFF, a Zarr
+array, ...).
+
+A block differs from the in-memory restoration of the whole image by what it cannot see: the
+biharmonic fill and the coding see ``margin`` pixels of context (the in-memory pipeline tiles
+large images the same way), and the detail layer is scaled to unit RMS per block, so ``lambda``
+is relative to the block's detail rather than the image's.
+"""
+
+import numpy as np
+
+from .inpainting import coding_iterations, load_dictionaries, restore
+from .split import FILL_MARGIN
+
+__all__ = ["inpaint_blocks", "block_margin", "BLOCK_SIZE", "SAMPLE_SIZE"]
+
+BLOCK_SIZE = 1024  # block side (pixels) when the array's chunks are larger
+SAMPLE_SIZE = 512  # side of the central crop the settings are chosen on
+
+
+def block_margin(filter_size):
+    """Pixels of context around each block: two filter widths (the coding tiles' margin), and
+    at least the biharmonic fill's tile margin."""
+    return max(2 * int(filter_size), FILL_MARGIN)
+
+
+def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,
+                   max_iter=None, channel_axis=None, keep_observed=True, block_size=None):
+    """Inpaint a dask array block by block (lazy).
+
+    Parameters
+    ----------
+    image : dask.array.Array of shape (H, W), or with a channel axis
+        Values as in :func:`restoration.restore`.
+    mask : dask.array.Array or ndarray of shape (H, W) (or the image's shape), bool
+        True where observed.
+    dictionary, sparsity_weight, smoothing, channel_axis, keep_observed
+        As in :func:`restoration.inpaint`; settings left None are chosen once for the whole
+        image on its central ``SAMPLE_SIZE`` crop (the fill alone when that is best there).
+    max_iter : int or None
+        FISTA iterations per block; None: :func:`restoration.inpainting.coding_iterations` of the
+        whole image (36 from 512x512 up).
+    block_size : int or None
+        Largest block side; None: the array's chunks, at most :data:`BLOCK_SIZE`.
+
+    Returns
+    -------
+    dask.array.Array of the image's shape
+        float32 (float64 for float64 input), in [0, 1].
+    """
+    import dask.array as da
+
+    if image.ndim not in (2, 3) or (image.ndim == 3) != (channel_axis is not None):
+        raise ValueError(f"`image` must be (H, W), or (H, W, C)-like with `channel_axis`, got "
+                         f"shape {image.shape} with channel_axis={channel_axis}")
+    channel = None if channel_axis is None else channel_axis % image.ndim
+    spatial = [axis for axis in range(image.ndim) if axis != channel]
+    shape = tuple(image.shape[axis] for axis in spatial)
+    mask = da.asarray(mask) if mask is not None else None
+    if mask is None or mask.shape not in (shape, image.shape):
+        raise ValueError(f"`mask` must have shape {shape} or {image.shape}, got "
+                         f"{None if mask is None else mask.shape}")
+    dictionaries = load_dictionaries(dictionary)
+    max_iter = coding_iterations(shape) if max_iter is None else max_iter
+    settings = _chosen_settings(image, mask, spatial, dictionaries, sparsity_weight, smoothing,
+                                max_iter, channel_axis)
+    margin = block_margin(max(d.shape[-1] for d in dictionaries))
+    side = BLOCK_SIZE if block_size is None else int(block_size)
+    chunks = {axis: min(side, max(image.chunks[axis])) for axis in spatial}
+    if channel is not None:
+        chunks[channel] = -1
+    image = image.rechunk(chunks)
+    if mask.ndim != image.ndim:  # one mask for every channel
+        mask = da.broadcast_to(da.expand_dims(mask, channel), image.shape)
+    mask = mask.rechunk(image.chunks)
+    depth = {axis: margin for axis in spatial}
+    if channel is not None:
+        depth[channel] = 0
+    dtype = np.float64 if image.dtype == np.float64 else np.float32
+
+    def block(image_block, mask_block):
+        return _restore_block(image_block, mask_block, settings=settings, max_iter=max_iter,
+                              channel_axis=channel_axis, keep_observed=keep_observed)
+
+    return da.map_overlap(block, image, mask, depth=depth, boundary="none", trim=True,
+                          dtype=dtype)
+
+
+def _chosen_settings(image, mask, spatial, dictionaries, sparsity_weight, smoothing, max_iter,
+                     channel_axis):
+    """``(filters or None, sparsity_weight, smoothing)`` for every block."""
+    if sparsity_weight is not None and smoothing is not None and len(dictionaries) == 1:
+        return dictionaries[0], float(sparsity_weight), float(smoothing)
+    crop = [slice(None)] * image.ndim
+    for axis in spatial:
+        start = max((image.shape[axis] - SAMPLE_SIZE) // 2, 0)
+        crop[axis] = slice(start, start + SAMPLE_SIZE)
+    mask_crop = tuple(crop) if mask.ndim == image.ndim else tuple(crop[a] for a in spatial)
+    sample = restore(np.asarray(image[tuple(crop)]), np.asarray(mask[mask_crop]),
+                     dictionary=dictionaries, sparsity_weight=sparsity_weight,
+                     smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis)
+    if sample.smoothing is None:
+        return None, None, None
+    return dictionaries[sample.dictionary], sample.sparsity_weight, sample.smoothing
+
+
+def _restore_block(image, mask, *, settings, max_iter, channel_axis, keep_observed):
+    filters, sparsity_weight, smoothing = settings
+    if filters is None:  # the fill alone: restore with every pixel predicted by it
+        from .inpainting import _validated_image
+        from .split import biharmonic_fill
+
+        channels, observed, layout = _validated_image(image, mask, channel_axis)
+        filled = np.clip(biharmonic_fill(channels, observed), 0.0, 1.0)
+        return layout.from_internal(filled[None], xp=np)
+    return restore(image, mask, dictionary=filters, sparsity_weight=sparsity_weight,
+                   smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
+                   keep_observed=keep_observed).image
