@@ -521,9 +521,8 @@ class _Driver:
         duals = state.dictionary.filters_dual
         if duals is not None and duals.shape[0] != len(self.groups):
             duals = None  # written with other groups: the copies' duals restart
-        signal_parts = self.groups
-        self.groups, self.dictionaries = [], []
-        for g, images in enumerate(self.image_groups):
+        loaded, self.groups, self.dictionaries = self.groups, [], []
+        for g, (group, images) in enumerate(zip(loaded, self.image_groups, strict=True)):
             def part(value, images=images):
                 return None if value is None else value[images]
 
@@ -532,10 +531,9 @@ class _Driver:
             dictionary = DictionaryState(part(state.dictionary.split),
                                          part(state.dictionary.split_dual), None,
                                          None if duals is None else duals[g:g + 1])
-            data = self.cluster.submit(_resumed_group, signal_parts[g], coding,
-                                       part(state.anchor_codes))
-            self.groups.append(data)
-            self.dictionaries.append(self.cluster.submit(_constant, dictionary))
+            self.groups.append(self.cluster.submit(_resumed_group, group, coding,
+                                                   part(state.anchor_codes)))
+            self.dictionaries.append(self.cluster.constant(dictionary))
         self.filters = state.dictionary.filters
         self.iteration, self.best_objective = state.iteration, state.best_objective
         self.history = state.history
