@@ -110,3 +110,16 @@ def test_without_a_client_a_dask_fit_runs_in_process(problem, monkeypatch):
                                                                                    chunks=5))
     reference = ConvolutionalDictionary(**dict(PARAMS, max_iter=2)).fit(images)
     np.testing.assert_array_equal(fitted.filters_, reference.filters_)
+
+
+def test_colour_images_with_a_channel_axis(client, problem):
+    images, mask = problem
+    colour = np.stack([images, images[:, ::-1], images[:, :, ::-1]], axis=-1)[:7]
+    params = dict(PARAMS, max_iter=3, channel_axis=-1)
+    reference = ConvolutionalDictionary(**params).fit(colour, mask[:7])
+    fitted = ConvolutionalDictionary(**params).fit(da.from_array(colour, chunks=(4, 20, 20, 3)),
+                                                   mask[:7])
+    assert fitted.filters_.shape == (4, 3, 5, 5)
+    assert_same_fit(fitted, reference)
+    np.testing.assert_allclose(fitted.encode(da.from_array(colour, chunks=3)).compute(),
+                               reference.encode(colour), atol=1e-10)
