@@ -161,16 +161,40 @@ def _prunable_groups(graph, ignored_layers):
 
     A group that prunes the output channels of a node without successors (the classifier, a
     block whose output is the model's) would change the output's shape, so it is left out, as
-    are groups holding the output channels of an ignored layer.
+    are groups holding the output channels of an ignored layer and groups through an operation
+    that Torch-Pruning takes for element-wise but that changes the channel count (it would
+    couple the wrong channels).
     """
     groups = []
     for group in graph.get_all_groups(ignored_layers=list(ignored_layers),
                                       root_module_types=_LEADING_TYPES):
         reaches_output = any(_is_output_item(item) and not item.dep.target.outputs
                              for item in group)
-        if not reaches_output and len(group[0].idxs) > 1:
+        unmapped = any(_changes_channel_count(item.dep.target) for item in group)
+        if not reaches_output and not unmapped and len(group[0].idxs) > 1:
             groups.append(group)
     return groups
+
+
+def _changes_channel_count(node) -> bool:
+    """An "element-wise" node whose output has another channel count than an input.
+
+    Channel padding (the option-A shortcuts of the CIFAR ResNets) is traced by Torch-Pruning as
+    an element-wise operation, which maps channel ``c`` to ``c``; the shapes recorded by
+    autograd show that it is not. Parameters (leaves, such as a linear weight read transposed)
+    are not compared.
+    """
+    if node.type != tp.ops.OPTYPE.ELEMENTWISE or node.grad_fn is None:
+        return False
+    try:
+        output = node.grad_fn._input_metadata[0].shape
+        inputs = [function._input_metadata[index].shape  # activations, not parameters
+                  for function, index in node.grad_fn.next_functions
+                  if function is not None and not hasattr(function, "variable")]
+    except (AttributeError, IndexError):  # autograd metadata not exposed: trust the graph
+        return False
+    return len(output) > 1 and any(len(shape) > 1 and shape[1] not in (1, output[1])
+                                   for shape in inputs)
 
 
 def _is_output_item(item) -> bool:

@@ -1,5 +1,7 @@
 import io
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -163,6 +165,27 @@ def test_cifar_resnet_masks_remove_as_remove_channels_does():
         torch.testing.assert_close(result.model(x), model(x), rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(result.model(x), reference(x), rtol=1e-5, atol=1e-6)
     assert result.cost == measure_cost(reference)
+
+
+def test_channel_padding_shortcuts_keep_their_channels():
+    # option-A shortcuts pad channels, which the dependency graph takes for element-wise:
+    # those groups would couple the wrong channels, so only the blocks' inner channels go
+    model = resnet20()
+    result = prune(model, torch.zeros(1, 3, 32, 32), ratio=0.3)
+    blocks = [f"stages.{s}.{b}.conv1" for s in range(3) for b in range(3)]
+    assert sorted(result.plan.keep) == sorted(blocks)
+    for block, pruned in zip(model.blocks, result.model.blocks, strict=True):
+        assert pruned.conv2.out_channels == block.conv2.out_channels
+    assert result.cost.macs <= 0.7 * result.original_cost.macs
+
+
+def test_import_nets_works_without_torch_pruning_and_prune_names_the_extra():
+    code = ("import sys; sys.modules['torch_pruning'] = None\n"
+            "import nets\n"
+            "try:\n    nets.prune\nexcept ImportError as error:\n    print(error)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "torch-pruning" in out and "nets" in out
 
 
 def test_masks_trained_with_fista_and_cogd_revival_then_removed():
