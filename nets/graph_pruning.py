@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from csc.validation import check_in_range, check_nonnegative
 
 from ._checks import check_module
-from .cost import ModelCost, measure_cost
+from .cost import ModelCost, _forward_in_eval_mode, measure_cost
 from .importance import group_channel_scores
 from .models import MaskedLayer, SoftMask
 from .pruning import PruningPlan, _channel_indices
@@ -264,20 +264,16 @@ class _CostModel:
 
     def __init__(self, model, example, graph, groups, total_macs):
         layers = [m for m in graph.module2node if isinstance(m, _LEADING_TYPES)]
+        linears = {m for m in layers if isinstance(m, nn.Linear)}
         spatial = dict.fromkeys(layers, 0)
 
-        def record(module, args, out):
-            spatial[module] += out.numel() // out.shape[1 if module not in linears else -1]
+        def record(module, args, out):  # output entries per output channel, summed over calls
+            spatial[module] += out.numel() // out.shape[-1 if module in linears else 1]
 
-        linears = {m for m in layers if isinstance(m, nn.Linear)}
         hooks = [m.register_forward_hook(record) for m in layers]
-        was_training = model.training
         try:
-            model.eval()
-            with torch.no_grad():
-                model(example)
+            _forward_in_eval_mode(model, example, tuple(example.shape))
         finally:
-            model.train(was_training)
             for hook in hooks:
                 hook.remove()
         self.layers = layers
@@ -378,7 +374,9 @@ def prune(model: nn.Module, example_inputs: Tensor, *, scores=None, target_macs=
     removed in increasing score order over all groups (a global threshold, as in network
     slimming) until the multiply-adds measured by :func:`nets.measure_cost` are at most the
     target. Every group keeps at least one channel. Groups whose channels reach the model's
-    output, and those of ``ignored_layers``, are never pruned, so the output shape is kept.
+    output, those of ``ignored_layers`` and those through an operation the graph cannot map
+    (channel padding, as in the option-A shortcuts of :func:`~nets.models.resnet20`) are never
+    pruned, so the output shape is kept.
 
     Parameters
     ----------
