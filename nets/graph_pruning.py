@@ -28,6 +28,7 @@ arXiv:1708.06519.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import warnings
@@ -39,7 +40,7 @@ from torch import Tensor, nn
 from csc.validation import check_in_range, check_nonnegative
 
 from ._checks import check_module
-from .cost import ModelCost, _forward_in_eval_mode, measure_cost
+from .cost import ModelCost, measure_cost
 from .importance import group_channel_scores
 from .models import MaskedLayer, SoftMask
 from .pruning import PruningPlan, _channel_indices
@@ -259,28 +260,17 @@ class _CostModel:
 
     A conv costs ``s * out * in / groups`` (``s``: batch x output pixels x kernel size; a
     depthwise conv keeps ``in / groups = 1``), a linear layer ``s * out * in``; ``s`` and the
-    cost of everything else (functional matmuls) are measured once.
+    cost of everything else (functional matmuls) come from one measured forward pass.
     """
 
-    def __init__(self, model, example, graph, groups, total_macs):
-        layers = [m for m in graph.module2node if isinstance(m, _LEADING_TYPES)]
+    def __init__(self, groups, output_sizes, total_macs):
+        layers = list(output_sizes)
         linears = {m for m in layers if isinstance(m, nn.Linear)}
-        spatial = dict.fromkeys(layers, 0)
-
-        def record(module, args, out):  # output entries per output channel, summed over calls
-            spatial[module] += out.numel() // out.shape[-1 if module in linears else 1]
-
-        hooks = [m.register_forward_hook(record) for m in layers]
-        try:
-            _forward_in_eval_mode(model, example, tuple(example.shape))
-        finally:
-            for hook in hooks:
-                hook.remove()
         self.layers = layers
         self.scale, self.out, self.inner, self.depthwise = [], [], [], []
         for m in layers:
             kernel = math.prod(m.kernel_size) if m not in linears else 1
-            self.scale.append(spatial[m] * kernel)
+            self.scale.append(output_sizes[m] * kernel)
             self.out.append(m.out_features if m in linears else m.out_channels)
             self.inner.append(m.in_features if m in linears else m.in_channels)
             self.depthwise.append(m not in linears and m.groups == m.out_channels > 1)
@@ -318,6 +308,24 @@ class _CostModel:
                 self.inner[layer] -= count
             change += self._layer(layer) - before
         return change
+
+
+@contextlib.contextmanager
+def _recording_output_sizes(graph):
+    """Yield ``{layer: output entries per output channel}`` for the graph's conv and linear
+    layers, filled by the forward passes run inside the block (summed over calls)."""
+    layers = [m for m in graph.module2node if isinstance(m, _LEADING_TYPES)]
+    sizes = dict.fromkeys(layers, 0)
+
+    def record(module, args, out):
+        sizes[module] += out.numel() // out.shape[-1 if isinstance(module, nn.Linear) else 1]
+
+    hooks = [m.register_forward_hook(record) for m in layers]
+    try:
+        yield sizes
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def _select_zero_channels(group_scores):
@@ -442,7 +450,8 @@ def prune(model: nn.Module, example_inputs: Tensor, *, scores=None, target_macs=
     score_of = _score_function(pruned, scores)
     graph = dependency_graph(pruned, example_inputs)
     input_size = tuple(example_inputs.shape)
-    original_cost = measure_cost(pruned, input_size=input_size)
+    with _recording_output_sizes(graph) as output_sizes:
+        original_cost = measure_cost(pruned, input_size=input_size)
     if ratio is not None:
         target_macs = math.floor((1 - ratio) * original_cost.macs)
     scored = [(group, group_channel_scores(group, score_of))
@@ -452,7 +461,7 @@ def prune(model: nn.Module, example_inputs: Tensor, *, scores=None, target_macs=
     if target_macs is None:
         removal = _select_zero_channels(group_scores)
     else:
-        cost_model = _CostModel(pruned, example_inputs, graph, groups, original_cost.macs)
+        cost_model = _CostModel(groups, output_sizes, original_cost.macs)
         removal, predicted = _select_for_macs(cost_model, group_scores, target_macs)
         if predicted > target_macs:
             raise ValueError(f"`target_macs` {int(target_macs)} is below the "
