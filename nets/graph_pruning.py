@@ -255,6 +255,18 @@ def _score_function(model, scores):
     return lambda m: by_module.get(m)
 
 
+def _check_scores_reach_groups(model, scores, groups):
+    """Every ``scores`` key names a module whose channels a prunable group holds."""
+    held = {id(item.dep.target.module) for group in groups for item in group
+            if _is_output_item(item)}
+    modules = dict(model.named_modules())
+    for name in scores:
+        if id(modules[name]) not in held:
+            raise ValueError(f"`scores` key {name!r} names a module whose channels no prunable "
+                             "group holds (they reach the model's output, belong to an ignored "
+                             "layer or pass through an operation the graph cannot map)")
+
+
 class _CostModel:
     """Multiply-adds of the model as a function of the channels removed from each group.
 
@@ -421,8 +433,8 @@ def prune(model: nn.Module, example_inputs: Tensor, *, scores=None, target_macs=
     ValueError
         If both ``target_macs`` and ``ratio`` are given or one is out of range, the target is
         below what keeping one channel per group costs, a ``scores`` entry names no scorable
-        module or has the wrong shape, a layer of ``ignored_layers`` is not in the model, or
-        the model cannot take ``example_inputs``.
+        module of a prunable group or has the wrong shape, a layer of ``ignored_layers`` is not
+        in the model, or the model cannot take ``example_inputs``.
 
     Examples
     --------
@@ -454,8 +466,10 @@ def prune(model: nn.Module, example_inputs: Tensor, *, scores=None, target_macs=
         original_cost = measure_cost(pruned, input_size=input_size)
     if ratio is not None:
         target_macs = math.floor((1 - ratio) * original_cost.macs)
-    scored = [(group, group_channel_scores(group, score_of))
-              for group in _prunable_groups(graph, ignored)]
+    prunable = _prunable_groups(graph, ignored)
+    if scores is not None:
+        _check_scores_reach_groups(pruned, scores, prunable)
+    scored = [(group, group_channel_scores(group, score_of)) for group in prunable]
     groups = [group for group, values in scored if values is not None]
     group_scores = [values for _, values in scored if values is not None]
     if target_macs is None:

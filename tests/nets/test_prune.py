@@ -134,15 +134,19 @@ def test_lowest_bn_scales_go_first_over_all_groups():
 def test_scores_by_module_name_and_ignored_layers():
     model = _model("vgg_bn", 5)
     example = torch.zeros(1, 3, 64, 64)
-    scores = {"classifier.0": torch.arange(64.0), "features.0": torch.arange(8.0)}
     dense = measure_cost(model, input_size=(1, 3, 64, 64)).macs
     # one hidden unit costs 128 + 64 multiply-adds (its row of classifier.0, column of .3)
-    result = prune(model, example, scores=scores, target_macs=dense - 1000,
-                   ignored_layers=[model.features[0]])
-    assert set(result.plan.keep) == {"classifier.0"}  # only scored, not ignored, groups
+    result = prune(model, example, scores={"classifier.0": torch.arange(64.0)},
+                   target_macs=dense - 1000)
+    assert set(result.plan.keep) == {"classifier.0"}  # only scored groups
     assert result.plan.keep["classifier.0"] == tuple(range(6, 64))  # the lowest scores went
     assert result.cost.macs == dense - 6 * 192
-    assert result.model.features[0].out_channels == 8
+    ignoring = prune(model, example, ratio=0.5, ignored_layers=[model.features[0]])
+    assert "features.0" not in ignoring.plan.keep and "features.4" in ignoring.plan.keep
+    assert ignoring.model.features[0].out_channels == 8
+    with pytest.raises(ValueError, match="features.0"):  # scores for an ignored layer
+        prune(model, example, scores={"features.0": torch.ones(8)},
+              ignored_layers=[model.features[0]])
 
 
 def test_cifar_resnet_masks_remove_as_remove_channels_does():
@@ -307,6 +311,8 @@ def test_bad_arguments_raise_errors_naming_them():
         prune(model, example, scores={"features.0": torch.ones(7)})
     with pytest.raises(TypeError, match="scores"):
         prune(model, example, scores=[torch.ones(8)])
+    with pytest.raises(ValueError, match="classifier.6"):  # the output layer: never pruned
+        prune(model, example, scores={"classifier.6": torch.ones(10)})
     with pytest.raises(ValueError, match="ignored_layers"):
         prune(model, example, ignored_layers=[torch.nn.Conv2d(3, 8, 3)])
     with pytest.raises(ValueError, match="example_inputs"):
