@@ -103,14 +103,18 @@ def test_removing_zero_mask_channels_leaves_the_eval_output_unchanged(name):
                            if isinstance(m, SoftMask))
 
 
-def test_ratio_is_the_removed_fraction_of_multiply_adds():
+def test_ratio_is_the_removed_fraction_of_multiply_adds_and_frozen_weights_stay_frozen():
     model = _model("vgg_bn", 3)
+    model.features[4].weight.requires_grad_(False)
     example = torch.zeros(1, 3, 64, 64)
     dense = measure_cost(model, input_size=(1, 3, 64, 64)).macs
     by_ratio = prune(model, example, ratio=0.4)
     by_target = prune(model, example, target_macs=math.floor(0.6 * dense))
     assert by_ratio.plan == by_target.plan
     assert by_ratio.cost.macs <= 0.6 * dense
+    assert by_ratio.model.features[4].out_channels < 16  # pruned, and still frozen
+    assert {n: p.requires_grad for n, p in by_ratio.model.named_parameters()} \
+        == {n: p.requires_grad for n, p in model.named_parameters()}
 
 
 def test_lowest_bn_scales_go_first_over_all_groups():
