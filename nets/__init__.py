@@ -17,10 +17,16 @@ its submodule:
 ``nets.rvscgd_toy``        the paper's one-hidden-layer teacher-student toy and its trainer
 ``nets.models``            ``SmallCNN``, CIFAR ResNets, ``BasicBlock``, ``SoftMask``
 ``nets.masks``             soft-mask training: ``SoftMaskFISTA``, ``mask_pairs``, ``compute_mask``
-``nets.pruning``           plans, ``remove_channels``, ``recalibrate_bn``
+``nets.pruning``           plans, ``remove_channels`` (CIFAR ``BasicBlock``), ``recalibrate_bn``
+``nets.graph_pruning``     ``prune`` for any model (Torch-Pruning's dependency graph),
+                           ``insert_soft_masks``, ``soft_mask_pairs``, ``fold_soft_masks``
+``nets.importance``        CoGD scores as Torch-Pruning importances
 ``nets.cost``              ``measure_cost``, ``count_parameters``, ``macs_per_channel``
 ``nets.distillation``      ``distillation_loss``, GAL's ``LogitDiscriminator``
 =========================  =====================================================================
+
+``nets.prune`` (and the two modules above) need ``torch-pruning`` (the ``nets`` extra); it is
+imported on first use, so ``import nets`` works without it.
 """
 
 from .binarized import BinarizedReLU
@@ -70,7 +76,17 @@ __all__ = [
     "plan_for_macs",
     "remove_channels",
     "recalibrate_bn",
+    "prune",
     # measuring
     "measure_cost",
     "sparsity",
 ]
+
+
+def __getattr__(name):
+    # `prune` needs torch-pruning: imported on first use (a clear ImportError names the extra)
+    if name == "prune":
+        from .graph_pruning import prune
+
+        return prune
+    raise AttributeError(f"module 'nets' has no attribute {name!r}")

@@ -226,7 +226,9 @@ class CoGD(torch.optim.Optimizer):
     ----------
     optimizer : torch.optim.Optimizer
         The base optimizer (SGD, AdamW, ...). :meth:`step` calls its ``step`` unchanged, so
-        parameters outside ``pairs`` follow it exactly. Attach LR schedulers to it.
+        parameters outside ``pairs`` follow it exactly. ``param_groups`` *is* its list of param
+        groups, so an LR scheduler attached to the CoGD (or to the base optimizer) sets its
+        ``lr``.
     pairs : list of (Tensor, Tensor)
         ``(x, w)`` pairs: ``x`` of shape (n_units,) is the sparse variable (BN ``gamma`` or a soft
         mask), ``w`` its partner with ``w.shape[partner_axis] == n_units``. Every tensor appears
@@ -255,12 +257,23 @@ class CoGD(torch.optim.Optimizer):
         If an option is out of range, a pair's shapes disagree or have no unit, or a tensor
         appears in two pairs.
 
+    Attributes
+    ----------
+    param_groups : list of dict
+        The base optimizer's param groups (the same list object, also after its
+        ``load_state_dict``): what LR schedulers and training loops read and set.
+    coupling_groups : list of dict
+        The coupling rule's hyperparameters in two index-aligned groups, ``role="mask"`` (the
+        ``x``) and ``role="coupled"`` (the ``w``).
+    pairs : list of (Tensor, Tensor)
+        The ``(x, w)`` pairs (read-only view of ``coupling_groups``).
+
     Notes
     -----
-    Hyperparameters live in two index-aligned param groups, ``role="mask"`` (the ``x``) and
-    ``role="coupled"`` (the ``w``); ``self.state[p]`` holds only the anchor tensor of the
-    backtrack rule, so :meth:`state_dict` round-trips. :meth:`state_dict` returns
-    ``{"cogd": ..., "optimizer": ...}`` (the coupling state and the base optimizer's).
+    ``self.state[p]`` holds only the anchor tensor of the backtrack rule, so :meth:`state_dict`
+    round-trips (also through ``torch.save`` / ``torch.load`` with ``weights_only=True``).
+    :meth:`state_dict` returns ``{"cogd": ..., "optimizer": ...}`` (the coupling state and groups,
+    and the base optimizer's state_dict).
     Under DistributedDataParallel every rank must call :meth:`couple` at the same point; the
     replicas hold identical parameters, so the rule makes the same decision on all of them.
     The base optimizer's own state (momentum) is left unchanged by backtracking.
@@ -329,13 +342,37 @@ class CoGD(torch.optim.Optimizer):
                         revival=float(revival))
         groups = [{"params": [x for x, _ in pairs], "role": "mask"},
                   {"params": [w for _, w in pairs], "role": "coupled"}]
-        super().__init__(groups, defaults)
+        super().__init__(groups, defaults)  # validates the groups into `coupling_groups`
         self.optimizer = optimizer
 
+    @property
+    def param_groups(self) -> list[dict]:
+        """The base optimizer's param groups (what LR schedulers read and set)."""
+        if "optimizer" not in self.__dict__:  # inside torch.optim.Optimizer.__init__
+            return self.coupling_groups
+        return self.optimizer.param_groups
+
+    @param_groups.setter
+    def param_groups(self, groups):
+        # only torch.optim.Optimizer.__init__ assigns it, before the coupling groups are added
+        self.coupling_groups = groups
+
+    @property
+    def pairs(self) -> list[tuple[Tensor, Tensor]]:
+        """The ``(x, w)`` pairs, in the order given."""
+        masks, coupled = self._groups()
+        return list(zip(masks["params"], coupled["params"], strict=True))
+
     def _groups(self):
-        masks = next(g for g in self.param_groups if g["role"] == "mask")
-        coupled = next(g for g in self.param_groups if g["role"] == "coupled")
+        masks = next(g for g in self.coupling_groups if g["role"] == "mask")
+        coupled = next(g for g in self.coupling_groups if g["role"] == "coupled")
         return masks, coupled
+
+    def add_param_group(self, param_group):
+        """Add a group to the base optimizer (the coupling pairs are fixed at construction)."""
+        if "optimizer" not in self.__dict__:  # inside torch.optim.Optimizer.__init__
+            return super().add_param_group(param_group)
+        return self.optimizer.add_param_group(param_group)
 
     def _snapshot_missing_anchors(self):
         masks, coupled = self._groups()
@@ -366,7 +403,15 @@ class CoGD(torch.optim.Optimizer):
     def zero_grad(self, set_to_none: bool = True):
         """Clear gradients through the base optimizer and of the paired tensors."""
         self.optimizer.zero_grad(set_to_none=set_to_none)
-        super().zero_grad(set_to_none=set_to_none)
+        for group in self.coupling_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.detach_()
+                    p.grad.zero_()
 
     @torch.no_grad()
     def couple(self) -> CouplingReport:
@@ -414,11 +459,46 @@ class CoGD(torch.optim.Optimizer):
             sizes.append(int(x.shape[0]))
         return CouplingReport(n_flagged=tuple(flagged), n_units=tuple(sizes))
 
+    def _coupled_params(self):
+        return [p for group in self.coupling_groups for p in group["params"]]
+
     def state_dict(self):
-        """``{"cogd": coupling state and groups, "optimizer": base optimizer state_dict}``."""
-        return {"cogd": super().state_dict(), "optimizer": self.optimizer.state_dict()}
+        """``{"cogd": coupling state and groups, "optimizer": base optimizer state_dict}``.
+
+        ``"cogd"`` has torch's layout: ``"state"`` maps the index of a paired tensor (masks
+        first, then partners) to its anchor, ``"param_groups"`` holds the hyperparameters with
+        ``"params"`` as indices.
+        """
+        index = {id(p): i for i, p in enumerate(self._coupled_params())}
+        state = {index[id(p)]: dict(values) for p, values in self.state.items() if values}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [index[id(p)] for p in g["params"]]} for g in self.coupling_groups]
+        return {"cogd": {"state": state, "param_groups": groups},
+                "optimizer": self.optimizer.state_dict()}
 
     def load_state_dict(self, state_dict):
-        """Load a dict produced by :meth:`state_dict` (into a newly built CoGD)."""
-        super().load_state_dict(state_dict["cogd"])
+        """Load a dict produced by :meth:`state_dict` (into a newly built CoGD).
+
+        Raises
+        ------
+        ValueError
+            If the saved pairs do not match this optimizer's pairs in number or shapes.
+        """
+        saved = state_dict["cogd"]
+        params = self._coupled_params()
+        sizes = [len(g["params"]) for g in saved["param_groups"]]
+        if sizes != [len(g["params"]) for g in self.coupling_groups]:
+            raise ValueError(f"`state_dict` holds {sizes} coupled tensors per group, this CoGD "
+                             f"{[len(g['params']) for g in self.coupling_groups]}")
+        for index, values in saved["state"].items():
+            anchor = values["anchor"]
+            if anchor.shape != params[int(index)].shape:
+                raise ValueError(f"`state_dict` anchor {index} has shape {tuple(anchor.shape)}, "
+                                 f"its tensor {tuple(params[int(index)].shape)}")
+        self.state.clear()
+        for index, values in saved["state"].items():
+            p = params[int(index)]
+            self.state[p] = {k: v.to(p.device, p.dtype) for k, v in values.items()}
+        for group, saved_group in zip(self.coupling_groups, saved["param_groups"], strict=True):
+            group.update({k: v for k, v in saved_group.items() if k != "params"})
         self.optimizer.load_state_dict(state_dict["optimizer"])

@@ -64,7 +64,7 @@ def measure_cost(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> ModelCost:
     Runs one forward pass in eval mode under ``torch.utils.flop_counter.FlopCounterMode`` and
     reports ``total FLOPs / 2`` (the counter counts 2 FLOPs per multiply-add for convolutions and
     matrix products; BN, activations, pooling and additions are not counted). The training mode of
-    ``model`` is restored.
+    every module of ``model`` is restored.
 
     Parameters
     ----------
@@ -94,7 +94,7 @@ def measure_cost(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> ModelCost:
     """
     example = _example_input(model, input_size)
     with FlopCounterMode(display=False) as counter:
-        _forward(model, example, input_size)
+        _forward_in_eval_mode(model, example, input_size)
     return ModelCost(macs=int(counter.get_total_flops()) // 2, parameters=count_parameters(model))
 
 
@@ -112,10 +112,12 @@ def _example_input(model, input_size):
                        device=tensor.device if tensor is not None else None)
 
 
-def _forward(model, example, input_size):
-    """One no-grad forward pass in eval mode (training mode restored); a model that cannot
-    take ``input_size`` raises a ValueError naming it."""
-    was_training = model.training
+def _forward_in_eval_mode(model, example, input_size):
+    """One no-grad forward pass in eval mode; every module's training mode is restored.
+
+    A model that cannot take ``input_size`` raises a ValueError naming it.
+    """
+    modes = [(module, module.training) for module in model.modules()]
     try:
         model.eval()
         with torch.no_grad():
@@ -125,7 +127,8 @@ def _forward(model, example, input_size):
         raise ValueError(f"the model cannot take an input of `input_size` {tuple(input_size)}: "
                          f"{reason}") from error
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
 
 
 def macs_per_channel(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> dict:
@@ -162,7 +165,7 @@ def macs_per_channel(model: nn.Module, *, input_size=(1, 3, 32, 32)) -> dict:
         lambda module, args, out, name=name: sizes.__setitem__(name, out.shape[-2] * out.shape[-1]))
         for name, block in masked_blocks(model)]
     try:
-        _forward(model, example, input_size)
+        _forward_in_eval_mode(model, example, input_size)
     finally:
         for hook in hooks:
             hook.remove()

@@ -18,6 +18,7 @@ from .binarized import BinarizedReLU
 __all__ = [
     "BasicBlock",
     "CifarResNet",
+    "MaskedLayer",
     "SmallCNN",
     "SoftMask",
     "resnet18",
@@ -137,8 +138,52 @@ class SoftMask(nn.Module):
         self.weight = nn.Parameter(torch.ones(n_channels))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Scale ``x`` of shape (n_images, n_channels, height, width) channel-wise."""
-        return x * self.weight.view(1, -1, 1, 1)
+        """Scale ``x`` of shape (n_images, n_channels, ...) channel-wise."""
+        return x * self.weight.view((1, -1) + (1,) * (x.ndim - 2))
+
+
+class MaskedLayer(nn.Module):
+    r"""A layer followed by a :class:`SoftMask` over its output channels: ``mask(layer(x))``.
+
+    :func:`nets.graph_pruning.insert_soft_masks` wraps the layers that lead channel groups
+    (a BatchNorm, or a convolution or linear layer not followed by one) in it, and
+    :func:`nets.graph_pruning.fold_soft_masks` multiplies the mask back into the layer's weight
+    and bias, so a masked layer is exactly a rescaled one.
+
+    Parameters
+    ----------
+    layer : nn.Conv2d, nn.Linear or affine nn.BatchNorm2d / nn.BatchNorm1d
+        Its output channels (``out_channels``, ``out_features`` or ``num_features``) are masked.
+
+    Attributes
+    ----------
+    layer : nn.Module
+    mask : SoftMask
+        Starts at ones, on the layer's device and dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> masked = MaskedLayer(torch.nn.Linear(3, 2))
+    >>> masked.mask.weight.shape
+    torch.Size([2])
+    """
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        width = getattr(layer, "out_channels", None) or getattr(layer, "out_features", None) \
+            or getattr(layer, "num_features", None)
+        weight = getattr(layer, "weight", None)
+        if width is None or not isinstance(weight, Tensor):
+            raise TypeError(f"`layer` must be a convolution, linear or affine BatchNorm layer, "
+                            f"got {layer!r}")
+        self.layer = layer
+        self.mask = SoftMask(width).to(device=weight.device, dtype=weight.dtype)
+        self.train(layer.training)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``mask(layer(x))``."""
+        return self.mask(self.layer(x))
 
 
 class _ShortcutA(nn.Module):

@@ -14,7 +14,9 @@ Pruning is done in two phases, as in Torch-Pruning's split between importance an
    :func:`recalibrate_bn` re-estimates the BatchNorm running statistics of a masked or pruned
    model.
 
-Costs are measured by :mod:`nets.cost`.
+Costs are measured by :mod:`nets.cost`. The surgery here knows the CIFAR
+:class:`~nets.models.BasicBlock`; :func:`nets.prune` (:mod:`nets.graph_pruning`) prunes any model
+through Torch-Pruning's dependency graph and, on these ResNets, removes the same channels.
 
 References
 ----------
@@ -58,12 +60,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PruningPlan:
-    """Channels to keep after the first conv of each block.
+    """Channels to keep, by module name (as in ``model.named_modules()``).
 
     Attributes
     ----------
     keep : dict of str to tuple of int
-        Block name (as in ``model.named_modules()``) to the sorted kept channel indices.
+        Module name to the sorted kept channel indices: for :func:`remove_channels` a
+        :class:`~nets.models.BasicBlock` (the output channels of its first conv); for
+        :func:`nets.prune` and :func:`nets.graph_pruning.apply_plan` the conv or linear layer
+        leading a dependency group (its output channels, and with them the whole group's).
     """
 
     keep: dict = field(default_factory=dict)

@@ -182,16 +182,84 @@ def test_state_dict_round_trip_restores_anchors_and_base_state():
     restored = CoGD(torch.optim.SGD(clone.parameters(), lr=0.1, momentum=0.9),
                     conv_bn_pairs(clone))
     restored.load_state_dict(state)
-    assert restored.param_groups[0]["sparse_quantile"] == 0.3
-    for p, q in zip(optimizer.param_groups[0]["params"] + optimizer.param_groups[1]["params"],
-                    restored.param_groups[0]["params"] + restored.param_groups[1]["params"],
-                    strict=True):
-        assert torch.equal(optimizer.state[p]["anchor"], restored.state[q]["anchor"])
+    assert restored.coupling_groups[0]["sparse_quantile"] == 0.3
+    for (x, w), (x2, w2) in zip(optimizer.pairs, restored.pairs, strict=True):
+        assert torch.equal(optimizer.state[x]["anchor"], restored.state[x2]["anchor"])
+        assert torch.equal(optimizer.state[w]["anchor"], restored.state[w2]["anchor"])
     # continuing both gives identical parameters
     _train(model, optimizer, n_epochs=1, seed=10, couple=True)
     _train(clone, restored, n_epochs=1, seed=10, couple=True)
     for p, q in zip(model.parameters(), clone.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_lr_scheduler_attached_to_cogd_schedules_the_base_optimizer():
+    # reference: the scheduler on the plain base optimizer; CoGD without coupling must match it
+    reference, wrapped = _small_model(11), _small_model(11)
+    x = torch.zeros(1, 3, 7, 7)
+    reference(x), wrapped(x)
+    wrapped.load_state_dict(reference.state_dict())
+    base = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    reference_scheduler = torch.optim.lr_scheduler.StepLR(base, step_size=1, gamma=0.5)
+    optimizer = CoGD(torch.optim.SGD(wrapped.parameters(), lr=0.1, momentum=0.9),
+                     conv_bn_pairs(wrapped))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    assert optimizer.param_groups is optimizer.optimizer.param_groups
+    for epoch in range(3):
+        _train(reference, base, n_epochs=1, seed=20 + epoch, couple=False)
+        _train(wrapped, optimizer, n_epochs=1, seed=20 + epoch, couple=False)
+        reference_scheduler.step()
+        scheduler.step()
+    assert optimizer.optimizer.param_groups[0]["lr"] == 0.1 * 0.5**3
+    for p_ref, p in zip(reference.parameters(), wrapped.parameters(), strict=True):
+        assert torch.equal(p_ref, p)
+
+
+def test_cogd_and_scheduler_state_round_trip_through_torch_save():
+    model = _small_model(12)
+    model(torch.zeros(1, 3, 7, 7))
+    optimizer = CoGD(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                     conv_bn_pairs(model), rate=0.5)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
+    for epoch in range(2):
+        _train(model, optimizer, n_epochs=1, seed=30 + epoch, couple=True)
+        scheduler.step()
+    buffer = io.BytesIO()
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "model": model.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer)  # weights_only=True: the state holds tensors and plain values
+
+    clone = _small_model(12)
+    clone(torch.zeros(1, 3, 7, 7))
+    clone.load_state_dict(saved["model"])
+    restored = CoGD(torch.optim.SGD(clone.parameters(), lr=0.1, momentum=0.9),
+                    conv_bn_pairs(clone))
+    restored_scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(restored, T_max=5)
+    restored.load_state_dict(saved["optimizer"])
+    restored_scheduler.load_state_dict(saved["scheduler"])
+    assert restored.coupling_groups[0]["rate"] == 0.5
+    assert restored.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]
+    for epoch in range(2):  # continuing both gives identical parameters and learning rates
+        _train(model, optimizer, n_epochs=1, seed=40 + epoch, couple=True)
+        _train(clone, restored, n_epochs=1, seed=40 + epoch, couple=True)
+        scheduler.step()
+        restored_scheduler.step()
+    assert restored.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]
+    for p, q in zip(model.parameters(), clone.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_loading_a_state_dict_of_other_pairs_names_the_mismatch():
+    small = _small_model(13)
+    small(torch.zeros(1, 3, 7, 7))
+    optimizer = CoGD(torch.optim.SGD(small.parameters(), lr=0.1), conv_bn_pairs(small))
+    state = optimizer.state_dict()
+    gamma = torch.nn.Parameter(torch.ones(4))
+    weight = torch.nn.Parameter(torch.ones(4, 2, 1, 1))
+    other = CoGD(torch.optim.SGD([gamma, weight], lr=0.1), [(gamma, weight)])
+    with pytest.raises(ValueError, match="state_dict"):
+        other.load_state_dict(state)
 
 
 def test_unit_scores_sum_absolute_values_over_other_axes():
