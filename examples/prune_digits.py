@@ -420,8 +420,8 @@ def main(argv=None):
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="resnet20")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10,
-                        help="dense (teacher) training epochs; 5 left seed 4 at 86 %% test "
-                             "accuracy (89 %% train)")
+                        help="dense (teacher) training epochs (5 left seed 4 at 86 %% test "
+                             "accuracy)")
     parser.add_argument("--prune-epochs", type=int, default=5)
     parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
