@@ -166,16 +166,22 @@ class IRDA(ProximalOptimizer):
     :func:`irda_init_`) enter only through the gradients; the proximal centre is
     :math:`w_0 = 0`.
 
-    Step 2 (:math:`t > T`), our reading of Algorithm 1 of [1]_: the update rule is *still
-    the RDA closed form* (equation (31) is identical to (28)), with the same counter
-    :math:`t` and the same running average :math:`\bar g`, continued; the only change is
-    that gradient entries at weights that are currently zero are set to zero before they
-    enter the average (equations (29)-(30)). It is not plain SGD on the surviving weights.
+    Step 2 (:math:`t > T`) with ``retrain_mode="continue"``, our reading of Algorithm 1 of
+    [1]_: the update rule is *still the RDA closed form* (equation (31) is identical to
+    (28)), with the same counter :math:`t` and the same running average :math:`\bar g`,
+    continued; the only change is that gradient entries at weights that are currently zero
+    are set to zero before they enter the average (equations (29)-(30)). It is not plain
+    SGD on the surviving weights.
     Consequences: zeros stay zero (their :math:`|\bar g|` decays), surviving weights can
     still be thresholded to zero, so sparsity is non-decreasing during step 2.
 
+    With ``retrain_mode="restart"`` the same holds (masked gradients, zeros stay zero), on
+    the restarted average and the restarted counter :math:`\tau`.
+
     The counter :math:`t` is kept per parameter in ``state["step"]``; the running
-    average in ``state["grad_avg"]``. Both round-trip through ``state_dict``.
+    average in ``state["grad_avg"]``; with ``"restart"``, from the switch on,
+    ``state["retrain_start"]`` (:math:`T`) and ``state["center"]``. All round-trip through
+    ``state_dict``.
 
     The effective step size :math:`1/(\gamma\sqrt t)` has no schedule beyond
     :math:`1/\sqrt t`, so late in a short run the iterate still moves much more per step
