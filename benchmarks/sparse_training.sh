@@ -22,10 +22,10 @@ digits() {  # digits NAME FLAGS...: one irda_digits.py run into $OUT/NAME
 # main table: every method, default settings; --trace shows whether the iterate settles
 digits main --seeds $SEEDS --trace
 robustness() {
-    # the same machine made to diverge: a 1e-6 relative perturbation of the initial parameters
-    # (--threads 2 is the other emulation; on the shared 2-core machine one such run took more
-    # than 5 minutes, so it is not part of the driver)
+    # the same machine made to diverge: a 1e-6 relative perturbation of the initial parameters;
+    # two torch threads (other reduction orders; slow when other jobs hold the two cores)
     digits perturbed --seeds $SEEDS --methods sgd irda irda_paper_step2 --perturb-init 1e-6
+    digits threads2 --seeds $SEEDS --methods sgd irda irda_paper_step2 --threads 2
 }
 settings() {
     if [ ! -f "$OUT/toy/rvscgd_toy.md" ]; then
