@@ -47,6 +47,7 @@ from .models import BasicBlock, SoftMask
 __all__ = [
     "PruningPlan",
     "bn_scale_scores",
+    "mask_scores",
     "plan_for_macs",
     "plan_from_masks",
     "plan_from_scores",
@@ -151,6 +152,24 @@ def bn_scale_scores(model: nn.Module) -> dict:
     (9, torch.Size([16]))
     """
     return {name: block.bn1.weight.detach().abs() for name, block in masked_blocks(model)}
+
+
+def mask_scores(model: nn.Module) -> dict:
+    """``|mask.weight|`` of every block with a soft mask, block name to Tensor.
+
+    With :func:`plan_for_macs` this removes the channels with the smallest masks (the exactly
+    zero ones first) until a multiply-add budget is met, so a mask-pruned model can be brought to
+    a given cost whatever number of masks training left at exactly 0.
+
+    Examples
+    --------
+    >>> from nets.models import resnet20
+    >>> scores = mask_scores(resnet20(soft_mask=True))
+    >>> len(scores), float(scores["stages.0.0"].min())
+    (9, 1.0)
+    """
+    return {name: block.mask.weight.detach().abs() for name, block in masked_blocks(model)
+            if block.mask is not None}
 
 
 def plan_for_macs(model: nn.Module, scores: dict, *, target_macs, input_size=(1, 3, 32, 32)):

@@ -79,13 +79,54 @@ def test_step_two_keeps_zero_weights_at_zero_and_sparsity_never_drops():
 
 def test_start_retraining_switches_to_masked_updates():
     weight = torch.nn.Parameter(torch.tensor([0.0, 1.0]))
-    optimizer = IRDA([weight], sparsity_weight=0.0, gamma=1.0)
+    optimizer = IRDA([weight], sparsity_weight=0.0, gamma=1.0, retrain_mode="continue")
     optimizer.start_retraining()
     assert optimizer.in_retraining()
     weight.grad = torch.tensor([-10.0, 1.0])  # would make weight[0] positive without the mask
     optimizer.step()
     assert float(weight.detach()[0]) == 0.0
     assert float(weight.detach()[1]) == pytest.approx(-1.0)
+
+
+def test_restarted_step_two_is_the_rda_closed_form_centred_at_the_switch():
+    # constant gradient g after the switch: the restarted average is g (0 at zero weights), so
+    # w_{T+tau} = S_{c lam}(w_T - c g) on the support of w_T, c = sqrt(tau) / (gamma sqrt(T))
+    lam, gamma, switch = 0.01, 0.5, 4
+    weight = torch.nn.Parameter(torch.tensor([0.0, 0.0, 0.0, 0.0], dtype=torch.float64))
+    optimizer = IRDA([weight], sparsity_weight=lam, gamma=gamma, retrain_after=switch,
+                     retrain_mode="restart")
+    for grad in ([-1.0, 0.001, 2.0, -3.0],) * switch:  # step 1: w_5 = -(2/gamma) S_lam(g)
+        weight.grad = torch.tensor(grad, dtype=torch.float64)
+        optimizer.step()
+    at_switch = weight.detach().clone()
+    assert at_switch[1] == 0 and bool((at_switch[[0, 2, 3]] != 0).all())
+    g = torch.tensor([0.3, -5.0, -0.2, 0.1], dtype=torch.float64)
+    for tau in range(1, 6):
+        weight.grad = g.clone()
+        optimizer.step()
+        c = math.sqrt(tau) / (gamma * math.sqrt(switch))
+        shifted = at_switch - c * g
+        expected = torch.sign(shifted) * torch.clamp(shifted.abs() - c * lam, min=0)
+        expected[1] = 0.0  # zero at the switch: stays zero whatever its gradient
+        torch.testing.assert_close(weight.detach(), expected)
+
+
+def test_restarted_step_two_moves_less_each_step_than_the_paper_schedule():
+    # same gradients in both runs; after the switch the restart's steps shrink like 1/sqrt(tau)
+    def last_moves(mode):
+        generator = torch.Generator().manual_seed(5)
+        weight = torch.nn.Parameter(torch.zeros(30))
+        optimizer = IRDA([weight], sparsity_weight=0.0, gamma=1.0, retrain_after=50,
+                         retrain_mode=mode)
+        moves = []
+        for _ in range(450):
+            before = weight.detach().clone()
+            weight.grad = torch.randn(30, generator=generator)
+            optimizer.step()
+            moves.append(float((weight.detach() - before).norm()))
+        return sum(moves[-50:]) / 50
+
+    assert last_moves("restart") < 0.5 * last_moves("continue")
 
 
 def test_irda_groups_use_their_own_lambda_and_gamma():
@@ -107,18 +148,21 @@ def test_irda_state_dict_round_trip_reproduces_trajectory():
                 p.grad = torch.randn(p.shape, generator=generator)
             optimizer.step()
 
-    for center in ("zero", "initial"):
+    # the restart checkpoint is taken after the switch (step 7), so it holds the restart state
+    for center, mode, n_before in (("zero", "continue", 5), ("initial", "continue", 5),
+                                   ("zero", "restart", 9)):
         generator = torch.Generator().manual_seed(4)
         params = [torch.nn.Parameter(torch.randn(3, 4, generator=generator))]
-        optimizer = IRDA(params, sparsity_weight=0.05, gamma=0.5, retrain_after=7, center=center)
-        run(5, optimizer, params, generator)
+        optimizer = IRDA(params, sparsity_weight=0.05, gamma=0.5, retrain_after=7, center=center,
+                         retrain_mode=mode)
+        run(n_before, optimizer, params, generator)
         checkpoint = (copy.deepcopy(optimizer.state_dict()), [p.detach().clone() for p in params],
                       generator.get_state())
         run(5, optimizer, params, generator)
         expected = params[0].detach().clone()
 
         params2 = [torch.nn.Parameter(checkpoint[1][0].clone())]
-        optimizer2 = IRDA(params2, sparsity_weight=1.0, gamma=9.0, center=center)
+        optimizer2 = IRDA(params2, sparsity_weight=1.0, gamma=9.0, center=center)  # overwritten
         optimizer2.load_state_dict(checkpoint[0])
         generator.set_state(checkpoint[2])
         run(5, optimizer2, params2, generator)
@@ -131,6 +175,7 @@ def test_irda_state_dict_round_trip_reproduces_trajectory():
     (dict(gamma=0.0), "gamma"),
     (dict(retrain_after=-3), "retrain_after"),
     (dict(center="middle"), "center"),
+    (dict(retrain_mode="decay"), "retrain_mode"),
 ])
 def test_irda_rejects_bad_hyperparameters_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -14,7 +14,7 @@ from nets import (  # noqa: E402
 )
 from nets.cost import count_parameters  # noqa: E402
 from nets.masks import masked_blocks  # noqa: E402
-from nets.pruning import PruningPlan  # noqa: E402
+from nets.pruning import PruningPlan, mask_scores  # noqa: E402
 
 
 def _randomise_bn(model, generator):
@@ -151,6 +151,42 @@ def test_slimming_plan_meets_the_macs_target_and_removes_lowest_scales():
     for name, scores in bn_scale_scores(model).items():
         for c in plan.keep[name]:
             assert float(scores[c]) >= threshold or len(plan.keep[name]) == 1
+
+
+def test_mask_plan_for_macs_stops_at_the_target_keeping_zero_masks_beyond_it():
+    # more exactly-zero masks than the budget needs: the plan removes only as many as needed
+    # (zero masks first), and the cut model still equals the masked one (kept zeros fold to 0)
+    torch.manual_seed(7)
+    model = resnet20(soft_mask=True).eval()
+    _randomise_bn(model, torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        for _, block in masked_blocks(model):
+            block.mask.weight.uniform_(0.5, 1.0)
+            block.mask.weight[: block.mask.weight.numel() * 3 // 4] = 0.0
+    dense = measure_cost(model).macs
+    zero_rule = measure_cost(remove_channels(model, plan_from_masks(model))).macs
+    target = int(0.8 * dense)
+    assert zero_rule < target
+    plan = plan_for_macs(model, mask_scores(model), target_macs=target)
+    pruned = remove_channels(model, plan).eval()
+    macs = measure_cost(pruned).macs
+    assert target - 16 * 32 * 32 * 9 * 2 < macs <= target
+    for name, block in masked_blocks(model):
+        removed = set(range(block.mask.weight.numel())) - set(plan.keep[name])
+        assert all(float(block.mask.weight.detach()[c]) == 0 for c in removed)
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(pruned(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+def test_mask_scores_are_the_absolute_masks_of_masked_blocks_only():
+    model = resnet20(soft_mask=True)
+    with torch.no_grad():
+        model.stages[0][0].mask.weight[:2] = torch.tensor([-0.5, 0.0])
+    scores = mask_scores(model)
+    assert set(scores) == {name for name, _ in masked_blocks(model)}
+    assert scores["stages.0.0"][:3].tolist() == [0.5, 0.0, 1.0]
+    assert mask_scores(resnet20()) == {}
 
 
 def test_bn_recalibration_recomputes_running_statistics_from_the_images_only():
