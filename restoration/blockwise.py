@@ -22,8 +22,9 @@ from .split import FILL_MARGIN
 __all__ = ["inpaint_blocks", "block_margin", "BLOCK_SIZE", "SAMPLE_SIZE"]
 
 # Block side (pixels) when the array's chunks are larger. Measured with 2 blocks at a time on a
-# 2048x2048 image (benchmarks/distributed.py, part large, 4x4 tiles): peak 1.19 GiB with 512,
-# 2.74 GiB with 1024 (the biharmonic fill of a block costs about 1 GiB per megapixel).
+# 2048x2048 image (large_run of benchmarks/scale_out.py with TILES = 4, chunks 512 or 1024):
+# peak 1.19 GiB with 512, 2.74 GiB with 1024 (the biharmonic fill of a block costs about 1 GiB
+# per megapixel).
 BLOCK_SIZE = 512
 SAMPLE_SIZE = 512  # side of the central crop the settings are chosen on
 
