@@ -164,7 +164,10 @@ class ConvolutionalDictionary:
         ----------
         images : ndarray of shape (n_images, H, W), (H, W), or with a channel axis
             NumPy or CuPy; float32/float64 kept, integers scaled to [0, 1] (or [-1, 1]) in
-            float32 (:func:`csc.images.as_float`).
+            float32 (:func:`csc.images.as_float`). Or a ``dask.array.Array`` with the image
+            axis first: learned on the active ``distributed.Client``'s workers, one group of
+            ``group_size`` images per task (:mod:`csc.distributed`); ``codes_`` is then a dask
+            array.
         mask : ndarray of the shape of ``images`` (or without the channel axis), or None
             1 (True) where a pixel is observed, 0 where it is missing.
 

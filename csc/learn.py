@@ -186,6 +186,8 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
     ----------
     images : ndarray of shape (n_images, H, W), (H, W), or with a colour axis
         NumPy or CuPy; float32/float64 kept, integers scaled by :func:`csc.images.as_float`.
+        A ``dask.array.Array`` (image axis first) is learned from on the active
+        ``distributed.Client``'s workers (:func:`csc.distributed.learn_dictionary_distributed`).
     mask : ndarray of the images' shape (or without the colour axis), or None
         1 (True) where a pixel is observed, 0 where it is missing.
     n_filters, filter_size : int
