@@ -212,6 +212,14 @@ def _channel_count(module) -> int | None:
     return None
 
 
+def _copy_with(model, modules):
+    """A deep copy of ``model`` and the copies of ``modules`` (modules of ``model``) in it."""
+    duplicate = copy.deepcopy(model)
+    names = {id(m): name for name, m in model.named_modules()}
+    copies = dict(duplicate.named_modules())
+    return duplicate, [copies[names[id(m)]] for m in modules]
+
+
 def _check_ignored(model, ignored_layers):
     """``ignored_layers`` as a list of submodules of ``model``."""
     if ignored_layers is None:
@@ -454,11 +462,7 @@ def prune(model: nn.Module, example_inputs: Tensor, *, scores=None, target_macs=
         check_nonnegative("target_macs", target_macs)
     if ratio is not None:
         check_in_range("ratio", ratio, 0, 1, closed=(True, False))
-    ignored = _check_ignored(model, ignored_layers)
-    pruned = copy.deepcopy(model)
-    names = {id(m): name for name, m in model.named_modules()}
-    copies = dict(pruned.named_modules())
-    ignored = [copies[names[id(m)]] for m in ignored]
+    pruned, ignored = _copy_with(model, _check_ignored(model, ignored_layers))
     score_of = _score_function(pruned, scores)
     graph = dependency_graph(pruned, example_inputs)
     input_size = tuple(example_inputs.shape)
@@ -607,11 +611,7 @@ def insert_soft_masks(model: nn.Module, example_inputs: Tensor, *,
     check_module("model", model)
     if any(isinstance(m, MaskedLayer) for m in model.modules()):
         raise ValueError("`model` already has soft masks (MaskedLayer modules)")
-    ignored = _check_ignored(model, ignored_layers)
-    masked = copy.deepcopy(model)
-    names = {id(m): name for name, m in model.named_modules()}
-    copies = dict(masked.named_modules())
-    ignored = [copies[names[id(m)]] for m in ignored]
+    masked, ignored = _copy_with(model, _check_ignored(model, ignored_layers))
     graph = dependency_graph(masked, example_inputs)
     holders = _mask_holders(graph, _prunable_groups(graph, ignored))
     own_names = {m: name for name, m in masked.named_modules()}
