@@ -373,6 +373,7 @@ class _Driver:
         self.options = options
         self.filter_size = filter_size
         self.grid = tuple(grid)
+        self.dtype = np.dtype(dtype)
         self.support = filter_support_mask(grid, filter_size, dtype=dtype, xp=np)
         self.filters = None
         self.iteration = 0
@@ -381,7 +382,8 @@ class _Driver:
         self.history = {key: [] for key in HISTORY_KEYS}
 
     def window(self, filters):
-        return np.ascontiguousarray(crop_filters(filters, self.filter_size))
+        """The ``s x s`` windows of padded filters, in the working dtype (what the workers get)."""
+        return np.ascontiguousarray(crop_filters(filters, self.filter_size), dtype=self.dtype)
 
     def start(self, initial_filters):
         self.filters = project_filters(pad_filters(initial_filters, self.grid, xp=np),
@@ -454,7 +456,8 @@ class _Driver:
         rho_data = options.dictionary_penalty[0]
         factors = [cluster.submit(_dictionary_factors, group, rho_shift=rho / rho_data)
                    for group, rho in zip(self.groups, self.rho_groups, strict=True)]
-        weights = np.asarray(self.rho_groups) / sum(self.rho_groups)
+        # Python floats: a NumPy float64 weight would promote float32 windows to float64
+        weights = [rho / sum(self.rho_groups) for rho in self.rho_groups]
         G = filters
         dictionaries = self.dictionaries
         for t in range(options.dictionary_iter):
