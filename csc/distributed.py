@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._kernels import consensus_filter_step, gram
-from .backend import is_dask_array, limit_threads
+from .backend import float_dtype, is_dask_array, limit_threads
 from .coding import CodingState, admm_sparse_code, objective_terms
 from .coupling import (
     backtrack,
@@ -54,6 +54,8 @@ from .learn import (
     LearningState,
     _state_from_arrays,
     _state_to_arrays,
+    accept_iteration,
+    encode_signal,
     fingerprint,
     initial_dictionary,
     iteration_hook,
@@ -139,11 +141,13 @@ def _group_terms(group, filters_window, sparsity_weight):
 
 
 def _dictionary_factors(group, *, rho_shift):
-    """Code spectra, Gram matrix and capacitance inverse of the group (one dictionary step)."""
+    """Code spectra, Gram matrix, capacitance inverse and masked signal of the group (what one
+    dictionary step reuses at every inner iteration)."""
     with limit_threads(1):
         codes_hat = spectra(group.coding.codes, xp=np)
         codes_gram = gram(codes_hat, xp=np)[None]
-        return codes_hat, codes_gram, capacitance_inverse(codes_gram[0], rho_shift, xp=np)[None]
+        inverse = capacitance_inverse(codes_gram[0], rho_shift, xp=np)[None]
+        return codes_hat, codes_gram, inverse, group.weights * group.signal
 
 
 def _dictionary_iteration(group, dictionary, factors, filters_window, *, first, rho_data,
@@ -155,7 +159,7 @@ def _dictionary_iteration(group, dictionary, factors, filters_window, *, first, 
     and the data split. Returns the new state and the window of ``U_g`` (the consensus term).
     """
     with limit_threads(1):
-        codes_hat, codes_gram, inverse = factors
+        codes_hat, codes_gram, inverse, masked_signal = factors
         grid = group.signal.shape[-2:]
         filters_hat = _padded_spectra(filters_window, grid)
         duals = dictionary.filters_dual
@@ -169,8 +173,7 @@ def _dictionary_iteration(group, dictionary, factors, filters_window, *, first, 
             codes_gram=codes_gram, bounds=[0, m], rho_data=rho_data, rho_filter=[rho_group],
             relaxation=relaxation, xp=np)
         Xd_relaxed = relaxation * spatial(Xd_hat, grid, xp=np) + (1 - relaxation) * Y1
-        Y1 = masked_data_prox(Xd_relaxed + U1, group.weights * group.signal, group.weights,
-                              rho_data, xp=np)
+        Y1 = masked_data_prox(Xd_relaxed + U1, masked_signal, group.weights, rho_data, xp=np)
         U1 = U1 + Xd_relaxed - Y1
         window = crop_filters(spatial(average_hat, grid, xp=np), filters_window.shape[-1])
         return DictionaryState(Y1, U1, None, duals), window
@@ -292,6 +295,7 @@ def learn_dictionary_distributed(images, mask=None, *, n_filters, filter_size, o
             options=options, channel_axis=channel_axis, initial_filters=initial_filters,
             random_state=random_state, checkpoint=checkpoint, progress=progress,
             callback=callback)
+    import dask
     import dask.array as da
 
     cluster = _Cluster(client)
@@ -316,13 +320,12 @@ def learn_dictionary_distributed(images, mask=None, *, n_filters, filter_size, o
     options.check_precision(dtype)
     n_channels, grid = shape[1], shape[2:]
     key = fingerprint(shape, dtype, sum(s[2] for s in summaries), n_filters, filter_size,
-                            options, channel_axis, random_state) if checkpoint else None
+                      options, channel_axis, random_state) if checkpoint else None
     driver = _Driver(cluster, futures, groups, options, filter_size, grid, dtype)
     stored = load_checkpoint(checkpoint, fingerprint=key) if checkpoint else None
     if stored is None:
         initial = initial_dictionary(n_filters, filter_size, n_channels,
-                                           initial_filters=initial_filters,
-                                           random_state=random_state)
+                                     initial_filters=initial_filters, random_state=random_state)
         driver.start(initial.astype(dtype))
     else:
         driver.resume(*stored, path=checkpoint)
@@ -333,7 +336,7 @@ def learn_dictionary_distributed(images, mask=None, *, n_filters, filter_size, o
         save_checkpoint(checkpoint, arrays, fingerprint=key, meta=meta)
 
     after_iteration = iteration_hook(bar=bar, save=save if checkpoint else None,
-                                           callback=callback)
+                                     callback=callback)
     try:
         driver.run(after_iteration, bar)
     finally:
@@ -342,21 +345,15 @@ def learn_dictionary_distributed(images, mask=None, *, n_filters, filter_size, o
     filters = crop_filters(driver.filters, filter_size)
     code_shape = (n_filters,) + tuple(grid)
     codes = da.concatenate([
-        da.from_delayed(_delayed(cluster.submit(_codes_of, future)),
+        da.from_delayed(dask.delayed(cluster.submit(_codes_of, future)),
                         shape=(group.stop - group.start,) + code_shape, dtype=dtype)
         for future, group in zip(driver.groups, groups, strict=True)])
     return LearnedDictionary(filters[:, 0] if channel_axis is None else filters, codes,
-                                   driver.iteration, driver.history, n_channels)
+                             driver.iteration, driver.history, n_channels)
 
 
 def _codes_of(group):
     return group.coding.codes
-
-
-def _delayed(future):
-    import dask
-
-    return dask.delayed(future)
 
 
 class _Driver:
@@ -388,8 +385,7 @@ class _Driver:
     def start(self, initial_filters):
         self.filters = project_filters(pad_filters(initial_filters, self.grid, xp=np),
                                        self.support, xp=np)
-        self.dictionaries = [self.cluster.submit(operator.attrgetter("dictionary"), group)
-                             for group in self.groups]
+        self.dictionaries = self.cluster.map(operator.attrgetter("dictionary"), self.groups)
         terms = self._terms(self.filters)
         record(self.history, terms[:2], terms[2], seconds=0.0, accepted=True, n_backtracked=0,
                step_seconds=(0.0, 0.0, 0.0))
@@ -424,23 +420,21 @@ class _Driver:
                 [final_window] * len(self.groups), [window] * len(self.groups), units=units,
                 options=options, filter_size=self.filter_size)
             self.groups, parts = self.cluster.split(results)
-            self.dictionaries = [self.cluster.submit(operator.attrgetter("dictionary"), group)
-                                 for group in self.groups]
+            self.dictionaries = self.cluster.map(operator.attrgetter("dictionary"), self.groups)
             self.has_anchor = True
             coding_seconds = time.perf_counter() - clock
             data, l1, nnz = _add_terms(parts)
-            terms = (data, l1)
-            self.filters = coded_filters
-            accepted = sum(terms) <= self.best_objective
-            if not accepted:  # the dictionary step alone, then the previous iterate
+
+            def reject_codes(updated=updated):
                 self.groups = self.cluster.map(_reject, self.groups)
-                data, l1, nnz = self._terms(updated)
-                if data + l1 <= self.best_objective:
-                    self.filters, terms = updated, (data, l1)
-                else:
-                    self.filters = filters
-                    terms = (self.history["data_term"][-1],
-                             self.history["objective"][-1] - self.history["data_term"][-1])
+                return self._terms(updated)[:2]
+
+            accepted, kept, terms = accept_iteration((data, l1), self.best_objective,
+                                                     self.history, reject_codes)
+            self.filters = {"step": coded_filters, "dictionary": updated,
+                            "previous": filters}[kept]
+            if not accepted:  # the codes are those of the previous iterate again
+                nnz = self.history["nnz"][-1]
             self.best_objective = min(self.best_objective, sum(terms))
             record(self.history, terms, nnz, seconds=time.perf_counter() - start,
                    accepted=accepted, n_backtracked=n_backtracked,
@@ -555,21 +549,11 @@ def _add_terms(parts):
 
 
 # -- coding with fixed filters -----------------------------------------------------------------
-def _encode_block(images, mask, *, filters, options, encode_iter, filter_size, channel_axis):
-    from .backend import float_dtype
-
+def _encode_block(images, mask, *, filters, options, encode_iter, channel_axis):
     with limit_threads(1):
-        signal, weights, xp = prepare_signal(images, mask, filter_size=filter_size,
+        signal, weights, xp = prepare_signal(images, mask, filter_size=filters.shape[-1],
                                              channel_axis=channel_axis)
-        padded = filters.astype(float_dtype(signal.dtype))
-        padded = padded[:, None] if padded.ndim == 3 else padded
-        filters_hat = spectra(pad_filters(padded, signal.shape[-2:], xp=xp), xp=xp)
-        return admm_sparse_code(
-            signal, weights, filters_hat, sparsity_weight=options.sparsity_weight,
-            rho_data=options.coding_penalty[0], rho_sparse=options.coding_penalty[1],
-            max_iter=encode_iter, relaxation=options.relaxation,
-            non_negative=options.non_negative, filter_size=filter_size, xp=xp,
-        ).coefficients
+        return encode_signal(signal, weights, filters, options, max_iter=encode_iter, xp=xp)
 
 
 def encode_distributed(images, mask, *, filters, options, encode_iter, channel_axis=None):
@@ -602,7 +586,6 @@ def encode_distributed(images, mask, *, filters, options, encode_iter, channel_a
                     if channel_axis is None or a % images.ndim != channel_axis % images.ndim]
     height, width = (images.shape[a] for a in spatial_axes)
     grid = (height + filter_size - 1, width + filter_size - 1)
-    dtype = np.float64 if images.dtype == np.float64 else np.float32
     args = [images]
     if mask is not None:
         if mask.shape[:1] != images.shape[:1]:
@@ -612,9 +595,9 @@ def encode_distributed(images, mask, *, filters, options, encode_iter, channel_a
 
     def block(image_block, mask_block=None):
         return _encode_block(image_block, mask_block, filters=filters, options=options,
-                             encode_iter=encode_iter, filter_size=filter_size,
-                             channel_axis=channel_axis)
+                             encode_iter=encode_iter, channel_axis=channel_axis)
 
     out_chunks = (images.chunks[0], (filters.shape[0],), (grid[0],), (grid[1],))
     extra = {"new_axis": [3]} if images.ndim == 3 else {}
-    return da.map_blocks(block, *args, dtype=dtype, chunks=out_chunks, **extra)
+    return da.map_blocks(block, *args, dtype=float_dtype(images.dtype), chunks=out_chunks,
+                         **extra)

@@ -7,11 +7,17 @@ format of :mod:`csc.persistence`.
 
 import inspect
 
-from .backend import array_module, check_memory, float_dtype, is_dask_array, to_numpy
-from .coding import admm_sparse_code, objective_terms
-from .fourier import crop_signal, pad_filters, spatial, spectra, synthesize
+from .backend import array_module, check_memory, is_dask_array, to_numpy
+from .coding import objective_terms
+from .fourier import crop_signal, spatial, spectra, synthesize
 from .images import as_array, prepare_signal
-from .learn import LEARNING_COPIES, LearningOptions, learn_dictionary
+from .learn import (
+    LEARNING_COPIES,
+    LearningOptions,
+    encode_signal,
+    filter_spectra,
+    learn_dictionary,
+)
 from .persistence import load_dictionary, save_dictionary
 from .validation import check_int
 
@@ -219,14 +225,8 @@ class ConvolutionalDictionary:
         options.check_precision(signal.dtype)
         check_memory("n_filters", self.n_filters, (signal.shape[0], self.n_filters)
                      + signal.shape[2:], signal.dtype, copies=LEARNING_COPIES, xp=xp)
-        filters_hat = self._filters_hat(signal.shape[-2:], signal.dtype, xp)
-        result = admm_sparse_code(
-            signal, weights, filters_hat, sparsity_weight=options.sparsity_weight,
-            rho_data=options.coding_penalty[0], rho_sparse=options.coding_penalty[1],
-            max_iter=self.encode_iter, relaxation=options.relaxation,
-            non_negative=options.non_negative, filter_size=self.filter_size, xp=xp,
-        )
-        return result.coefficients
+        return encode_signal(signal, weights, self.filters_, options, max_iter=self.encode_iter,
+                             xp=xp)
 
     transform = encode
 
@@ -317,9 +317,7 @@ class ConvolutionalDictionary:
                               n_channels=getattr(self, "n_channels_", None))
 
     def _filters_hat(self, grid, dtype, xp):
-        filters = xp.asarray(self.filters_).astype(float_dtype(dtype))
-        filters = filters[:, None] if filters.ndim == 3 else filters
-        return spectra(pad_filters(filters, grid, xp=xp), xp=xp)
+        return filter_spectra(self.filters_, grid, dtype, xp=xp)
 
     def _checked_codes(self, codes):
         """``codes`` as a real float array of shape (n_images, n_filters, Hp, Wp)."""

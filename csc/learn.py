@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import array_module, check_memory, is_dask_array, to_numpy
+from .backend import array_module, check_memory, float_dtype, is_dask_array, to_numpy
 from .coding import CodingState, admm_sparse_code, objective_terms
 from .coupling import COUPLING_RULES, couple_dictionary
 from .dictionary import DictionaryState, admm_dictionary_update
@@ -36,7 +36,8 @@ from .validation import (
 )
 
 __all__ = ["LearningOptions", "LearningState", "LearnedDictionary", "learn_dictionary",
-           "alternating_minimization", "OPTIMIZERS", "DICTIONARY_SOLVERS"]
+           "alternating_minimization", "accept_iteration", "encode_signal", "filter_spectra",
+           "OPTIMIZERS", "DICTIONARY_SOLVERS"]
 
 OPTIMIZERS = ("admm", "cogd")
 # images per group of the dictionary step (None: one group), see csc.dictionary
@@ -410,17 +411,16 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
         coding_seconds = time.perf_counter() - clock
         terms = objective_terms(signal, weights, filters_hat, state.coding.codes,
                                 sparsity_weight=lam, reconstruction=coded.reconstruction, xp=xp)
-        accepted = sum(terms) <= state.best_objective
-        if not accepted:  # fall back on the dictionary step alone, then on the previous iterate
-            fallback = objective_terms(signal, weights, spectra(updated_filters, xp=xp), codes,
-                                       sparsity_weight=lam, xp=xp)
+
+        def restore_codes(codes=codes, updated_filters=updated_filters):
             state.coding.codes = codes
-            if sum(fallback) <= state.best_objective:
-                state.dictionary.filters, terms = updated_filters, fallback
-            else:
-                state.dictionary.filters = filters
-                terms = (state.history["data_term"][-1],
-                         state.history["objective"][-1] - state.history["data_term"][-1])
+            return objective_terms(signal, weights, spectra(updated_filters, xp=xp), codes,
+                                   sparsity_weight=lam, xp=xp)
+
+        accepted, kept, terms = accept_iteration(terms, state.best_objective, state.history,
+                                                 restore_codes)
+        if kept != "step":
+            state.dictionary.filters = updated_filters if kept == "dictionary" else filters
         state.best_objective = min(state.best_objective, sum(terms))
         record(state.history, terms, nnz_fraction(state.coding.codes),
                seconds=time.perf_counter() - start, accepted=accepted, n_backtracked=n_backtracked,
@@ -430,6 +430,70 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
         if callback is not None and callback(state):
             break
     return state
+
+
+def accept_iteration(terms, best_objective, history, fallback_terms):
+    """The acceptance rule of an outer iteration (SPEC 1.3), shared by every fit.
+
+    The coded iterate is kept when its objective did not increase; otherwise the dictionary step
+    alone (new filters, the codes before the coding step) when it did not, and failing that the
+    previous iterate.
+
+    Parameters
+    ----------
+    terms : (float, float)
+        Objective terms of the coded iterate.
+    best_objective : float
+    history : dict
+        The fit's history (the previous iterate's terms are its last entries).
+    fallback_terms : callable() -> (float, float)
+        Restores the codes before the coding step and returns the terms of the dictionary step's
+        filters with them; called only when the coded iterate is rejected.
+
+    Returns
+    -------
+    (accepted, kept, terms)
+        ``kept`` is ``'step'``, ``'dictionary'`` or ``'previous'``; ``terms`` those of the kept
+        iterate.
+    """
+    if sum(terms) <= best_objective:
+        return True, "step", terms
+    fallback = fallback_terms()
+    if sum(fallback) <= best_objective:
+        return False, "dictionary", fallback
+    return False, "previous", (history["data_term"][-1],
+                               history["objective"][-1] - history["data_term"][-1])
+
+
+def filter_spectra(filters, grid, dtype, *, xp):
+    """Spectra ``(n_filters, n_channels, Hp, Wq)`` of filters ``(n_filters, s, s)`` (or with a
+    channel axis) on the padded grid ``grid``, in the working float dtype of ``dtype``."""
+    filters = xp.asarray(filters).astype(float_dtype(dtype))
+    filters = filters[:, None] if filters.ndim == 3 else filters
+    return spectra(pad_filters(filters, grid, xp=xp), xp=xp)
+
+
+def encode_signal(signal, weights, filters, options, *, max_iter, xp):
+    """Codes of a padded signal with fixed filters by ADMM (what ``encode`` runs).
+
+    Parameters
+    ----------
+    signal, weights : ndarray of shape (n_images, n_channels, Hp, Wp)
+        From :func:`csc.images.prepare_signal`.
+    filters : ndarray of shape (n_filters, s, s) or (n_filters, n_channels, s, s)
+    options : LearningOptions
+    max_iter : int
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_filters, Hp, Wp)
+    """
+    return admm_sparse_code(
+        signal, weights, filter_spectra(filters, signal.shape[-2:], signal.dtype, xp=xp),
+        sparsity_weight=options.sparsity_weight, rho_data=options.coding_penalty[0],
+        rho_sparse=options.coding_penalty[1], max_iter=max_iter, relaxation=options.relaxation,
+        non_negative=options.non_negative, filter_size=filters.shape[-1], xp=xp,
+    ).coefficients
 
 
 def nnz_fraction(codes):
