@@ -16,6 +16,8 @@ is relative to the block's detail rather than the image's.
 
 import numpy as np
 
+from csc.backend import float_dtype
+
 from .inpainting import coding_iterations, load_dictionaries, restore
 from .split import FILL_MARGIN
 
@@ -87,14 +89,13 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
     depth = {axis: margin for axis in spatial}
     if channel is not None:
         depth[channel] = 0
-    dtype = np.float64 if image.dtype == np.float64 else np.float32
 
     def block(image_block, mask_block):
         return _restore_block(image_block, mask_block, settings=settings, max_iter=max_iter,
                               channel_axis=channel_axis, keep_observed=keep_observed)
 
     return da.map_overlap(block, image, mask, depth=depth, boundary="none", trim=True,
-                          dtype=dtype)
+                          dtype=float_dtype(image.dtype))
 
 
 def _chosen_settings(image, mask, spatial, dictionaries, sparsity_weight, smoothing, max_iter,

@@ -176,7 +176,7 @@ def _restoration_output(args, demo_name):
 
 def _restoration_input(args):
     """Image, mask and display name of ``cogd inpaint``/``reconstruct`` (the demo without input)."""
-    from .io import read_image, read_mask
+    from .io import read_image
 
     if args.input is None:
         from skimage import data
@@ -184,13 +184,20 @@ def _restoration_input(args):
         image, name = data.camera(), "camera (scikit-image)"
     else:
         image, name = _user_input(read_image, args.input), args.input
-    if getattr(args, "mask", None) is not None:
-        mask = _user_input(read_mask, args.mask, image.shape[:2])
-    elif getattr(args, "missing", None) is not None:
-        mask = np.random.default_rng(args.seed).random(image.shape[:2]) >= args.missing
-    else:
-        mask = None
+    mask = _user_input(_mask_of, image, getattr(args, "mask", None),
+                       getattr(args, "missing", None), getattr(args, "seed", 0))
     return image, mask, name
+
+
+def _mask_of(image, mask_path, missing, seed):
+    """The mask of ``--mask`` (read), or of ``--missing`` and ``--seed`` (drawn), or None."""
+    from .io import read_mask
+
+    if mask_path is not None:
+        return read_mask(mask_path, image.shape[:2])
+    if missing is not None:
+        return np.random.default_rng(seed).random(image.shape[:2]) >= missing
+    return None
 
 
 def _describe(image):
@@ -453,16 +460,11 @@ def _batch_on_dask(args, inputs, outputs, settings):
 def _restore_file(command, path, output, settings):
     """Restore one file and write it atomically (where the task runs); ``(ok, one line)``."""
     from .inpainting import restore
-    from .io import encode_image, read_image, read_mask, write_bytes
+    from .io import encode_image, read_image, write_bytes
 
     try:
         image = read_image(path)
-        mask = None
-        if command == "inpaint" and settings["mask"] is not None:
-            mask = read_mask(settings["mask"], image.shape[:2])
-        elif command == "inpaint":
-            mask = np.random.default_rng(settings["seed"]).random(image.shape[:2]) \
-                >= settings["missing"]
+        mask = _mask_of(image, settings["mask"], settings["missing"], settings["seed"])
         channel_axis = -1 if image.ndim == 3 else None
         iterations = {} if settings["max_iter"] is None else {"max_iter": settings["max_iter"]}
         info = restore(image, mask, dictionary=settings["dictionary"],
