@@ -11,6 +11,7 @@ and ResNet-18 (CIFAR stem) 555.42 M multiply-adds on a 1x3x32x32 input.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import numbers
 from dataclasses import dataclass
@@ -117,15 +118,22 @@ def _forward_in_eval_mode(model, example, input_size):
 
     A model that cannot take ``input_size`` raises a ValueError naming it.
     """
-    modes = [(module, module.training) for module in model.modules()]
-    try:
+    with model_call(model, f"an input of `input_size` {tuple(input_size)}"):
         model.eval()
         with torch.no_grad():
             model(example)
+
+
+@contextlib.contextmanager
+def model_call(model, what):
+    """Run a model on an input in the block: every module's training mode is restored after it,
+    and an error of the model on that input becomes one ValueError naming ``what``."""
+    modes = [(module, module.training) for module in model.modules()]
+    try:
+        yield
     except (RuntimeError, ValueError, IndexError, TypeError) as error:
         reason = " ".join(str(error).split())[:300]
-        raise ValueError(f"the model cannot take an input of `input_size` {tuple(input_size)}: "
-                         f"{reason}") from error
+        raise ValueError(f"the model cannot take {what}: {reason}") from error
     finally:
         for module, training in modes:
             module.training = training

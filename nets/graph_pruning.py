@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from csc.validation import check_in_range, check_nonnegative
 
 from ._checks import check_module
-from .cost import ModelCost, measure_cost
+from .cost import ModelCost, measure_cost, model_call
 from .importance import group_channel_scores
 from .models import MaskedLayer, SoftMask
 from .pruning import PruningPlan, _channel_indices
@@ -142,19 +142,11 @@ def dependency_graph(model: nn.Module, example_inputs: Tensor):
     if not isinstance(example_inputs, Tensor):
         raise TypeError(f"`example_inputs` must be a Tensor (one input batch), got "
                         f"{type(example_inputs).__name__}")
-    modes = [(module, module.training) for module in model.modules()]
-    try:
-        with torch.enable_grad():
-            return tp.DependencyGraph().build_dependency(
-                model, example_inputs, customized_pruners={SoftMask: SoftMaskPruner()},
-                verbose=False)
-    except (RuntimeError, ValueError, IndexError, TypeError) as error:
-        reason = " ".join(str(error).split())[:300]
-        raise ValueError(f"the model cannot take `example_inputs` of shape "
-                         f"{tuple(example_inputs.shape)}: {reason}") from error
-    finally:
-        for module, training in modes:
-            module.training = training
+    with model_call(model, f"`example_inputs` of shape {tuple(example_inputs.shape)}"), \
+            torch.enable_grad():
+        return tp.DependencyGraph().build_dependency(
+            model, example_inputs, customized_pruners={SoftMask: SoftMaskPruner()},
+            verbose=False)
 
 
 def _prunable_groups(graph, ignored_layers):
