@@ -1,21 +1,28 @@
-"""Channel pruning of a CIFAR ResNet on scikit-learn's digits: CoGD vs no CoGD vs BN-scale slimming.
+"""Channel pruning on scikit-learn's digits through ``nets.prune``: CoGD vs no CoGD vs BN slimming.
 
 Digits (8x8, bundled with scikit-learn, no download) are upsampled bilinearly to 32x32 and repeated
-to 3 channels so the CIFAR ResNets apply. For one seed the script:
+to 3 channels so that the 32x32 networks apply: ResNet-20 (``--arch resnet20``, the CIFAR
+architecture of the papers), ResNet-56, or a MobileNetV2 at width 0.35 (``--arch mobilenetv2``:
+depthwise convolutions and inverted residuals, where the channels of a depthwise conv, its input
+conv and their BatchNorms form one group, and the projections of a stage are coupled by the
+residual additions). Everything goes through the dependency-graph path of ``nets``, so the same
+code serves any model. For one seed the script:
 
 1. trains the dense model (the teacher);
-2. copies it into a soft-masked student and trains weights (SGD) and masks (``SoftMaskFISTA``,
-   l1, lr_m = 100 x lr, clamp >= 0) with cross-entropy + distillation from the teacher, the CoGD
-   revival rule once per epoch (``nets.CoGD(rule="revival")``; not after the last epoch);
+2. copies it with a soft mask on every prunable channel group (``nets.graph_pruning.
+   insert_soft_masks``: after each BatchNorm of a group) and trains weights (SGD) and masks
+   (``SoftMaskFISTA``, l1, lr_m = 100 x lr, clamp >= 0) with cross-entropy + distillation from the
+   teacher, the CoGD revival rule once per epoch (``nets.CoGD(rule="revival")`` on the pairs of
+   ``soft_mask_pairs``; not after the last epoch);
 3. the same without CoGD (ablation);
-4. network slimming: l1 on the BN scales after each block's first conv;
-5. cuts every method to the same budget, ``(1 - --target-reduction) x`` the dense multiply-adds:
-   the channels with the smallest ``|mask|`` (exactly-zero masks first) or ``|gamma|`` go first
-   (``nets.plan_for_macs``), so the methods are compared at equal cost whatever number of masks
-   training left at exactly 0 (that number, "the zero-mask rule", is reported beside); removes
-   the channels physically, measures how much the removal changed the logits (0 when only zero
-   masks go), fine-tunes each pruned model with the same budget, and times dense vs pruned
-   inference on the CPU.
+4. network slimming: l1 on the scales of the same BatchNorms;
+5. cuts every method to the same budget, ``(1 - --target-reduction) x`` the dense multiply-adds,
+   with ``nets.prune(..., target_macs=...)``: the channels with the smallest mask (exactly-zero
+   masks first) or ``|gamma|`` go first, so the methods are compared at equal cost whatever
+   number of masks training left at exactly 0 (that number, "the zero-mask rule", is reported
+   beside); the remaining masks are folded into their layers (``fold_soft_masks``); measures how
+   much the removal changed the logits (0 when only zero masks go), fine-tunes each pruned model
+   with the same budget, and times dense vs pruned inference on the CPU.
 
 Multiply-adds are measured with ``torch.utils.flop_counter`` (FLOPs / 2, conv + linear) on a
 1x3x32x32 input. Results go to a JSON file; ``--report`` turns several JSON files into the Markdown
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import statistics
 import time
@@ -41,22 +49,14 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 import nets
-from nets import (
-    CoGD,
-    SoftMaskFISTA,
-    bn_scale_scores,
-    mask_pairs,
-    measure_cost,
-    plan_for_macs,
-    plan_from_masks,
-    recalibrate_bn,
-    remove_channels,
-)
+from nets import CoGD, SoftMaskFISTA, measure_cost, recalibrate_bn
 from nets.distillation import LogitDiscriminator, adversarial_losses, distillation_loss
-from nets.masks import masked_blocks
-from nets.pruning import mask_scores
+from nets.graph_pruning import fold_soft_masks, insert_soft_masks, prune, soft_mask_pairs
+from nets.models import MaskedLayer
 
-ARCHITECTURES = {"resnet20": nets.resnet20, "resnet56": nets.resnet56}
+ARCHITECTURES = {"resnet20": nets.resnet20, "resnet56": nets.resnet56,
+                 "mobilenetv2": functools.partial(nets.MobileNetV2, width_mult=0.35)}
+EXAMPLE_INPUT = torch.zeros(1, 3, 32, 32)  # the graph is traced and the MACs measured on it
 
 
 def load_data(split_seed=0):
@@ -135,7 +135,14 @@ def student_loss(student, teacher_out, index, x, y, args):
 
 def zero_mask_macs(student):
     """Multiply-adds of the model obtained by removing the channels whose mask is exactly 0."""
-    return measure_cost(remove_channels(student, plan_from_masks(student))).macs
+    return prune(student, EXAMPLE_INPUT).cost.macs
+
+
+def masked_batchnorms(model):
+    """Names of the BatchNorms that :func:`insert_soft_masks` masks (those of prunable groups)."""
+    masked = insert_soft_masks(model, EXAMPLE_INPUT)
+    return [name for name, m in masked.named_modules()
+            if isinstance(m, MaskedLayer) and isinstance(m.layer, nn.modules.batchnorm._BatchNorm)]
 
 
 def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense_macs):
@@ -149,15 +156,14 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
     last one, and the last epoch is the first one (from ``args.prune_epochs`` on) whose zero-mask
     plan meets the target, so the target is checked on the masks that are actually removed.
     """
-    student = ARCHITECTURES[args.arch](soft_mask=True)
-    student.load_state_dict(teacher.state_dict(), strict=False)
-    masks = [m for m, _ in mask_pairs(student)]
+    student = insert_soft_masks(teacher, EXAMPLE_INPUT)
+    masks = [m.mask.weight for m in student.modules() if isinstance(m, MaskedLayer)]
     mask_ids = {id(m) for m in masks}
     weights = [p for p in student.parameters() if id(p) not in mask_ids]
     weight_optimizer = torch.optim.SGD(weights, lr=args.prune_lr, momentum=0.9, weight_decay=5e-4)
     mask_optimizer = SoftMaskFISTA(masks, lr=args.mask_lr_factor * args.prune_lr,
                                    sparsity_weight=args.sparsity_weight)
-    cogd = CoGD(mask_optimizer, mask_pairs(student), rule="revival",
+    cogd = CoGD(mask_optimizer, soft_mask_pairs(student, EXAMPLE_INPUT), rule="revival",
                 partner_quantile=args.quantile) if use_cogd else None
     discriminator = d_optimizer = None
     if args.gal:
@@ -206,9 +212,10 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
 
 
 def train_slimming(teacher, teacher_out, train, args, generator):
-    """Network slimming: l1 subgradient on the BN scales after each block's first conv."""
+    """Network slimming: l1 subgradient on the scales of the BatchNorms the mask methods mask."""
     student = copy.deepcopy(teacher)
-    gammas = [block.bn1.weight for _, block in masked_blocks(student)]
+    modules = dict(student.named_modules())
+    gammas = [modules[name].weight for name in masked_batchnorms(teacher)]
     optimizer = torch.optim.SGD(student.parameters(), lr=args.prune_lr, momentum=0.9,
                                 weight_decay=5e-4)
     for _ in range(args.prune_epochs):
@@ -242,24 +249,21 @@ def speedup(dense, pruned, *, batch_size=256, repeats=7):
     return {"dense_ms": 1e3 * dense_t, "pruned_ms": 1e3 * pruned_t, "speedup": dense_t / pruned_t}
 
 
-def final_plan(student, method, args, dense_macs):
-    """The plan that is fine-tuned, and the exactly-zero-mask plan reported beside it.
+def cut(student, method, args, dense_macs):
+    """The pruned model that is fine-tuned, and the exactly-zero-mask removal reported beside it.
 
     With ``args.target_reduction`` every method is cut to the same budget, ``(1 - target) x
-    dense`` multiply-adds, by :func:`nets.plan_for_macs` (lowest scores first: ``|mask|`` for the
-    mask methods, so exactly-zero masks go first, ``|gamma|`` for slimming). Without a target the
+    dense`` multiply-adds, by :func:`nets.prune` (lowest scores first: the masks for the mask
+    methods, so exactly-zero masks go first, ``|gamma|`` for slimming). Without a target the
     mask methods remove exactly their zero masks and slimming is cut to ``args.slimming_macs``.
+    Remaining masks are folded into their layers.
     """
-    if method == "slimming":
-        scores, zero_plan = bn_scale_scores(student), None
-        budget = args.slimming_macs
-    else:
-        scores, zero_plan = mask_scores(student), plan_from_masks(student)
-        budget = None
+    zero = None if method == "slimming" else prune(student, EXAMPLE_INPUT)
+    budget = args.slimming_macs if method == "slimming" else None
     if args.target_reduction is not None:
         budget = (1.0 - args.target_reduction) * dense_macs
-    plan = zero_plan if budget is None else plan_for_macs(student, scores, target_macs=budget)
-    return plan, zero_plan
+    result = zero if budget is None else prune(student, EXAMPLE_INPUT, target_macs=int(budget))
+    return fold_soft_masks(result.model), result.plan, zero
 
 
 def run(args):
@@ -286,14 +290,13 @@ def run(args):
         else:
             student, record = train_masks(teacher, teacher_out, train, args, generator,
                                           use_cogd=method == "cogd", dense_macs=dense_cost.macs)
-        plan, zero_plan = final_plan(student, method, args, dense_cost.macs)
         masked_acc_no_recal = accuracy(student, test)
         if args.bn_recalibrate and method != "slimming":
             recalibrate_bn(student, train[0])
         masked_acc = accuracy(student, test)
-        if zero_plan is not None:  # exact removal: the zero-mask model is the masked model
-            record["zero_mask_macs"] = measure_cost(remove_channels(student, zero_plan)).macs
-        pruned = remove_channels(student, plan)
+        pruned, plan, zero = cut(student, method, args, dense_cost.macs)
+        if zero is not None:  # exact removal: the zero-mask model is the masked model
+            record["zero_mask_macs"] = zero.cost.macs
         with torch.no_grad():
             student.eval()
             pruned.eval()

@@ -15,7 +15,7 @@ its submodule:
 ``nets.binarized``         ``BinarizedReLU``, ``binarized_relu`` (straight-through gradient)
 ``nets.rvs``               relaxed variable splitting: ``RVS``, ``prunable_weights``
 ``nets.rvscgd_toy``        the paper's one-hidden-layer teacher-student toy and its trainer
-``nets.models``            ``SmallCNN``, CIFAR ResNets, ``BasicBlock``, ``SoftMask``
+``nets.models``            ``SmallCNN``, CIFAR ResNets, ``MobileNetV2``, ``SoftMask``
 ``nets.masks``             soft-mask training: ``SoftMaskFISTA``, ``mask_pairs``, ``compute_mask``
 ``nets.pruning``           plans, ``remove_channels`` (CIFAR ``BasicBlock``), ``recalibrate_bn``
 ``nets.graph_pruning``     ``prune`` for any model (Torch-Pruning's dependency graph),
@@ -34,7 +34,7 @@ from .cogd import CoGD, conv_bn_pairs
 from .cost import measure_cost
 from .irda import IRDA, irda_init_
 from .masks import SoftMaskFISTA, compute_mask, mask_pairs
-from .models import SmallCNN, SoftMask, resnet18, resnet20, resnet56, resnet110
+from .models import MobileNetV2, SmallCNN, SoftMask, resnet18, resnet20, resnet56, resnet110
 from .prox_sgd import ProxSGD, SqrtProxSGD
 from .pruning import (
     bn_scale_scores,
@@ -59,6 +59,7 @@ __all__ = [
     "BinarizedReLU",
     "SoftMask",
     "SmallCNN",
+    "MobileNetV2",
     "resnet18",
     "resnet20",
     "resnet56",
