@@ -400,7 +400,9 @@ class MobileNetV2(nn.Module):
     so a 32x32 input ends at 4x4): a 3x3 stem conv, inverted residual stages with expansion 6
     (``SETTINGS``: expansion t, channels c, blocks n, first stride s), a 1x1 conv to
     ``last_channels``, global average pooling, dropout and a linear classifier. Channel counts
-    are ``width_mult`` times torchvision's, rounded to multiples of 8.
+    are ``width_mult`` times torchvision's, rounded to multiples of 8 as torchvision rounds them, so
+    the parameters are those of ``torchvision.models.mobilenet_v2(width_mult=...)`` (strides do
+    not change them).
 
     Parameters
     ----------
@@ -428,8 +430,10 @@ class MobileNetV2(nn.Module):
         if not (isinstance(width_mult, (int, float)) and 0 < width_mult <= 4):
             raise ValueError(f"`width_mult` must be a number in (0, 4], got {width_mult!r}")
 
-        def scaled(channels):
-            return max(8, int(channels * width_mult + 4) // 8 * 8)
+        def scaled(channels):  # torchvision's rounding to a multiple of 8 (at most 10 % down)
+            value = channels * width_mult
+            rounded = max(8, int(value + 4) // 8 * 8)
+            return rounded + 8 if rounded < 0.9 * value else rounded
 
         in_channels = scaled(32)
         layers = [_conv_bn_act(3, in_channels, 3)]
