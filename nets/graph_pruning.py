@@ -622,10 +622,13 @@ def soft_mask_pairs(model: nn.Module, example_inputs: Tensor) -> list[tuple[Tens
     """``(mask.weight, consumer.weight)`` pairs for :class:`nets.CoGD` (``rule="revival"``).
 
     The consumer is the one conv or linear layer that reads the masked channels, found through
-    the dependency graph past activations, pooling and additions. Masks read by several layers,
-    through a concatenation or a flattening, or by a depthwise conv (which has no input-channel
-    axis to score) get no pair: :class:`~nets.masks.SoftMaskFISTA` still trains them. For the
-    CIFAR ResNets this gives the pairs of :func:`nets.mask_pairs`.
+    the dependency graph past activations, pooling and additions. For a depthwise conv the
+    partner is a transposed (detached) view of its weight, channel ``c`` scored by its filter
+    ``c``, so CoGD also revives the masks in front of the depthwise convs of a MobileNet (a
+    collapsed group there silences the whole block, and with the mask before the activation no
+    gradient brings it back). Masks read by several layers or through a concatenation or a
+    flattening get no pair: :class:`~nets.masks.SoftMaskFISTA` still trains them. For the CIFAR
+    ResNets this gives the pairs of :func:`nets.mask_pairs`.
 
     Parameters
     ----------
@@ -635,8 +638,9 @@ def soft_mask_pairs(model: nn.Module, example_inputs: Tensor) -> list[tuple[Tens
 
     Returns
     -------
-    list of (Parameter of shape (C,), Parameter of shape (C_out, C, ...))
-        In the order of ``model.modules()``.
+    list of (Parameter of shape (C,), Tensor of shape (C_out, C, ...))
+        In the order of ``model.modules()``; the second item is the consumer's weight or, for a
+        depthwise conv, its ``(1, C, k, k)`` transposed view.
 
     Raises
     ------
@@ -650,10 +654,26 @@ def soft_mask_pairs(model: nn.Module, example_inputs: Tensor) -> list[tuple[Tens
             continue
         consumers = _consumers(graph.module2node[module])
         if consumers is not None and len(consumers) == 1:
-            weight = consumers[0].weight
-            if weight.ndim >= 2 and weight.shape[1] == module.weight.shape[0]:
-                pairs.append((module.weight, weight))
+            partner = _partner_weight(consumers[0], module.weight.shape[0])
+            if partner is not None:
+                pairs.append((module.weight, partner))
     return pairs
+
+
+def _partner_weight(layer, n_channels):
+    """``layer``'s weight with the ``n_channels`` channels it reads on axis 1, or None.
+
+    A depthwise conv (one filter per channel) gives a transposed view of its weight, shape
+    ``(1, C, k, k)``, so that its filter ``c`` scores channel ``c``; the view is detached (a
+    leaf, as optimizers require) and shares the weight's storage, so it follows the training.
+    """
+    weight = layer.weight
+    if isinstance(layer, nn.modules.conv._ConvNd) and \
+            layer.groups == layer.in_channels == layer.out_channels == n_channels > 1:
+        return weight.detach().transpose(0, 1)
+    if weight.ndim >= 2 and weight.shape[1] == n_channels:
+        return weight
+    return None
 
 
 def _consumers(node):

@@ -10,6 +10,7 @@ tp = pytest.importorskip("torch_pruning")
 
 from nets import (  # noqa: E402
     CoGD,
+    MobileNetV2,
     SoftMask,
     SoftMaskFISTA,
     conv_bn_pairs,
@@ -228,6 +229,29 @@ def test_masks_trained_with_fista_and_cogd_revival_then_removed():
     with torch.no_grad():
         torch.testing.assert_close(fold_soft_masks(result.model)(x), masked(x),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_a_mask_read_by_a_depthwise_conv_is_paired_with_its_filters_and_revived():
+    # the stem's channels are read only by the first block's depthwise conv (expansion 1)
+    torch.manual_seed(0)
+    example = torch.zeros(1, 3, 32, 32)
+    masked = insert_soft_masks(MobileNetV2(width_mult=0.35), example)
+    stem_mask = masked.layers[0][1].mask.weight
+    depthwise = masked.layers[1].conv[0][0]
+    assert depthwise.groups == depthwise.in_channels == 16
+    partners = {id(x): w for x, w in soft_mask_pairs(masked, example)}
+    partner = partners[id(stem_mask)]
+    assert partner.shape == (1, 16, 3, 3)
+    assert partner.data_ptr() == depthwise.weight.data_ptr()  # a view: filters as they train
+    torch.testing.assert_close(partner[0], depthwise.weight[:, 0])
+    # the whole group collapsed: the channels whose filters are the strongest come back
+    with torch.no_grad():
+        stem_mask.zero_()
+    CoGD(SoftMaskFISTA([stem_mask], lr=0.1), [(stem_mask, partner)], rule="revival").couple()
+    revived = stem_mask.detach() > 0
+    strength = depthwise.weight.detach().abs().sum(dim=(1, 2, 3))
+    assert 0 < int(revived.sum()) < 16
+    assert strength[revived].min() >= strength[~revived].max()
 
 
 def test_importances_drive_torch_prunings_own_pruner():
