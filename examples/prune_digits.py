@@ -10,10 +10,11 @@ code serves any model. For one seed the script:
 
 1. trains the dense model (the teacher);
 2. copies it with a soft mask on every prunable channel group (``nets.graph_pruning.
-   insert_soft_masks``: after each BatchNorm of a group) and trains weights (SGD) and masks
-   (``SoftMaskFISTA``, l1, lr_m = 100 x lr, clamp >= 0) with cross-entropy + distillation from the
-   teacher, the CoGD revival rule once per epoch (``nets.CoGD(rule="revival")`` on the pairs of
-   ``soft_mask_pairs``; not after the last epoch);
+   insert_soft_masks``: after each BatchNorm of a group, before its activation; on ResNet-20 the
+   BatchNorm after each block's first conv, as in SPEC 4) and trains weights (SGD) and masks
+   (``SoftMaskFISTA``, l1, lr_m = ``--mask-lr-factor`` x lr, SPEC: 100, clamp >= 0) with
+   cross-entropy + distillation from the teacher, the CoGD revival rule once per epoch
+   (``nets.CoGD(rule="revival")`` on the pairs of ``soft_mask_pairs``; not after the last epoch);
 3. the same without CoGD (ablation);
 4. network slimming: l1 on the scales of the same BatchNorms;
 5. cuts every method to the same budget, ``(1 - --target-reduction) x`` the dense multiply-adds,
