@@ -424,19 +424,20 @@ def main(argv=None):
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="resnet20")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10,
-                        help="dense (teacher) training epochs (5 left seed 4 at 86 %% test "
-                             "accuracy)")
+                        help="dense (teacher) training epochs (5 left ResNet-20's seed 4 at 86 %% "
+                             "test accuracy; MobileNetV2: 20)")
     parser.add_argument("--prune-epochs", type=int, default=5)
     parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=0.1,
+                        help="dense training learning rate (MobileNetV2: 0.05)")
     parser.add_argument("--prune-lr", type=float, default=0.01)
-    parser.add_argument("--sparsity-weight", type=float, default=0.005,
-                        help="initial l1 weight of the masks (0.02 before the graph path: with "
-                             "masks before the activation a zero mask gets no gradient, and 0.02 "
-                             "left 80-92 %% of the MACs to the zero-mask rule on ResNet-20)")
+    parser.add_argument("--sparsity-weight", type=float, default=0.02,
+                        help="initial l1 weight of the masks (MobileNetV2: 0.005, see "
+                             "benchmarks/results/pruning.md)")
     parser.add_argument("--mask-lr-factor", type=float, default=100.0,
-                        help="mask learning rate = this x --prune-lr (SPEC: 100)")
+                        help="mask learning rate = this x --prune-lr (SPEC: 100; MobileNetV2: "
+                             "30)")
     parser.add_argument("--target-reduction", type=float, default=0.45,
                         help="extend mask training, ramping the l1 weight, until removing the "
                              "exactly-zero masks removes at least this fraction of the dense "
