@@ -1,20 +1,14 @@
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "beale.py"
+from .example_loader import load_example  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def beale():
-    spec = importlib.util.spec_from_file_location("beale_example", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("beale")
 
 
 def test_beale_minimum_and_x_zero_plateau(beale):

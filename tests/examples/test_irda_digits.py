@@ -1,23 +1,14 @@
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from .example_loader import load_example  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def irda_digits():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(EXAMPLES))  # the script imports seed_statistics
-        spec = importlib.util.spec_from_file_location("irda_digits_example",
-                                                      EXAMPLES / "irda_digits.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return load_example("irda_digits")
 
 
 @pytest.fixture(scope="module")

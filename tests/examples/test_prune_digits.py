@@ -1,6 +1,4 @@
 import argparse
-import importlib.util
-from pathlib import Path
 
 import pytest
 
@@ -12,30 +10,13 @@ from nets import MobileNetV2, SoftMask, measure_cost, resnet20  # noqa: E402
 from nets.graph_pruning import insert_soft_masks  # noqa: E402
 from nets.masks import masked_blocks  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from ..nets.graph_models import zero_half_of_every_mask  # noqa: E402
+from .example_loader import load_example  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def prune_digits():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(EXAMPLES))  # the script imports seed_statistics
-        spec = importlib.util.spec_from_file_location("prune_digits_example",
-                                                      EXAMPLES / "prune_digits.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
-
-
-def _with_random_masks(model, generator):
-    """Masks in [0.2, 1.2) with half of every mask's entries at exactly 0."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, SoftMask):
-                n = module.weight.numel()
-                values = torch.rand(n, generator=generator) + 0.2
-                values[torch.randperm(n, generator=generator)[: n // 2]] = 0.0
-                module.weight.copy_(values)
-    return model.eval()
+    return load_example("prune_digits")
 
 
 def test_slimming_penalises_the_batchnorms_of_the_cifar_protocol(prune_digits):
@@ -52,8 +33,9 @@ def test_every_method_is_cut_to_the_same_budget(prune_digits, factory):
     torch.manual_seed(0)
     dense = factory().eval()
     dense_macs = measure_cost(dense).macs
-    masked = _with_random_masks(insert_soft_masks(dense, prune_digits.EXAMPLE_INPUT),
-                                torch.Generator().manual_seed(0))
+    masked = insert_soft_masks(dense, prune_digits.EXAMPLE_INPUT)
+    zero_half_of_every_mask(masked, torch.Generator().manual_seed(0))
+    masked.eval()
     x = torch.randn(4, 3, 32, 32)
 
     # no target: exactly the zero masks go, so the eval output does not change

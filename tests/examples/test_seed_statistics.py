@@ -1,17 +1,11 @@
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "seed_statistics.py"
+from .example_loader import load_example
 
 
 @pytest.fixture(scope="module")
 def seed_statistics():
-    spec = importlib.util.spec_from_file_location("seed_statistics_example", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("seed_statistics")
 
 
 def test_paired_difference_against_hand_computed_values(seed_statistics):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nets.models import SoftMask
+
 
 def conv_bn(in_channels, out_channels, kernel_size=3, stride=1, *, groups=1, activation=nn.ReLU):
     """``Conv2d`` (no bias) -> ``BatchNorm2d`` -> activation (none when ``activation`` is None)."""
@@ -195,6 +197,17 @@ def randomise_batch_norms(model, generator):
                 module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
                 module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
     return model
+
+
+def zero_half_of_every_mask(model, generator):
+    """Soft masks in [0.2, 1.2) with half of every mask's entries (chosen at random) at 0."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, SoftMask):
+                n = module.weight.numel()
+                values = torch.rand(n, generator=generator) + 0.2
+                values[torch.randperm(n, generator=generator)[: n // 2]] = 0.0
+                module.weight.copy_(values)
 
 
 MODELS = {"bottleneck_resnet": BottleneckResNet, "mobilenet_v2": MobileNetV2Style,

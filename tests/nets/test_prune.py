@@ -34,7 +34,12 @@ from nets.importance import CoGDImportance, SoftMaskImportance  # noqa: E402
 from nets.models import MaskedLayer  # noqa: E402
 from nets.pruning import PruningPlan  # noqa: E402
 
-from .graph_models import MODELS, VGGStyle, randomise_batch_norms  # noqa: E402
+from .graph_models import (  # noqa: E402
+    MODELS,
+    VGGStyle,
+    randomise_batch_norms,
+    zero_half_of_every_mask,
+)
 
 IMAGENET = (1, 3, 224, 224)
 
@@ -46,16 +51,6 @@ def _model(name, seed):
 
 def _modes(model):
     return {name: module.training for name, module in model.named_modules()}
-
-
-def _zero_half_of_every_mask(model, generator):
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, SoftMask):
-                n = module.weight.numel()
-                values = torch.rand(n, generator=generator) + 0.2
-                values[torch.randperm(n, generator=generator)[: n // 2]] = 0.0
-                module.weight.copy_(values)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -88,7 +83,7 @@ def test_removing_zero_mask_channels_leaves_the_eval_output_unchanged(name):
     x = torch.randn(2, 3, 224, 224, generator=generator)
     with torch.no_grad():  # masks start at ones: the masked copy computes the model
         torch.testing.assert_close(masked(x), model.eval()(x), rtol=1e-5, atol=1e-6)
-    _zero_half_of_every_mask(masked, generator)
+    zero_half_of_every_mask(masked, generator)
     result = prune(masked, torch.zeros(IMAGENET))
     folded = fold_soft_masks(result.model)
     with torch.no_grad():
@@ -258,7 +253,7 @@ def test_importances_drive_torch_prunings_own_pruner():
     generator = torch.Generator().manual_seed(8)
     example = torch.zeros(1, 3, 64, 64)
     masked = insert_soft_masks(_model("vgg_bn", 8), example).eval()
-    _zero_half_of_every_mask(masked, generator)  # even widths: exactly half of every group
+    zero_half_of_every_mask(masked, generator)  # even widths: exactly half of every group
     x = torch.randn(2, 3, 64, 64, generator=generator)
     with torch.no_grad():
         expected = masked(x)
