@@ -401,8 +401,8 @@ class MobileNetV2(nn.Module):
     (``SETTINGS``: expansion t, channels c, blocks n, first stride s), a 1x1 conv to
     ``last_channels``, global average pooling, dropout and a linear classifier. Channel counts
     are ``width_mult`` times torchvision's, rounded to multiples of 8 as torchvision rounds them, so
-    the parameters are those of ``torchvision.models.mobilenet_v2(width_mult=...)`` (strides do
-    not change them).
+    for ``width_mult <= 1`` the parameters are those of
+    ``torchvision.models.mobilenet_v2(width_mult=...)`` (strides do not change them).
 
     Parameters
     ----------
@@ -427,7 +427,8 @@ class MobileNetV2(nn.Module):
         super().__init__()
         check_int("num_classes", num_classes, 1)
         check_int("last_channels", last_channels, 1)
-        if not (isinstance(width_mult, (int, float)) and 0 < width_mult <= 4):
+        if isinstance(width_mult, bool) or not (isinstance(width_mult, int | float)
+                                                and 0 < width_mult <= 4):
             raise ValueError(f"`width_mult` must be a number in (0, 4], got {width_mult!r}")
 
         def scaled(channels):  # torchvision's rounding to a multiple of 8 (at most 10 % down)
@@ -457,4 +458,3 @@ class MobileNetV2(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Logits of shape (n_images, num_classes) for ``x`` of shape (n_images, 3, h, w)."""
         return self.fc(self.dropout(self.features(x)))
-
