@@ -19,6 +19,7 @@ from .binarized import BinarizedReLU
 __all__ = [
     "BasicBlock",
     "CifarResNet",
+    "InvertedResidual",
     "MaskedLayer",
     "MobileNetV2",
     "SmallCNN",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nets.models import SoftMask
+from nets.models import InvertedResidual, SoftMask
 
 
 def conv_bn(in_channels, out_channels, kernel_size=3, stride=1, *, groups=1, activation=nn.ReLU):
@@ -79,26 +79,12 @@ class BottleneckResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(self.layers(x)), 1))
 
 
-class InvertedResidual(nn.Module):
-    """MobileNetV2 block: 1x1 expand (ReLU6), 3x3 depthwise (ReLU6), 1x1 linear projection."""
-
-    def __init__(self, in_channels, out_channels, stride, expand_ratio):
-        super().__init__()
-        hidden = in_channels * expand_ratio
-        self.use_residual = stride == 1 and in_channels == out_channels
-        layers = []
-        if expand_ratio != 1:
-            layers.append(conv_bn(in_channels, hidden, 1, activation=nn.ReLU6))
-        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden, activation=nn.ReLU6),
-                   conv_bn(hidden, out_channels, 1, activation=None)]
-        self.conv = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return x + self.conv(x) if self.use_residual else self.conv(x)
-
-
 class MobileNetV2Style(nn.Module):
-    """MobileNetV2 layout (strided stem, inverted residuals, 1x1 head conv, dropout, linear)."""
+    """MobileNetV2 layout (strided stem, inverted residuals, 1x1 head conv, dropout, linear).
+
+    The blocks are ``nets.models.InvertedResidual``; the narrow ImageNet-shaped layout is this
+    file's (``nets.MobileNetV2`` is the 32x32 one).
+    """
 
     # expand ratio t, output channels c, repeats n, first stride s (torchvision's table, narrow)
     SETTINGS = ((1, 8, 1, 1), (6, 12, 2, 2), (6, 16, 2, 2), (6, 24, 2, 2))
