@@ -38,6 +38,7 @@ from csc.images import as_array, as_float, image_layout, mask_weights
 from csc.validation import check_bool, check_int, check_positive, check_representable
 
 from .datasets import DEFAULT_DICTIONARIES, DEFAULT_DICTIONARY
+from .preprocess import LUMA_WEIGHTS
 from .selection import Selection, select_settings
 from .split import biharmonic_fill, detail_layer, n_fill_tiles, smooth, unit_rms_detail
 from .tiling import code_detail, n_coding_tiles
@@ -54,7 +55,6 @@ MAX_ITER_SMALL = 100
 #: Candidates of the per-image choice (the first ones are used when nothing is missing).
 SMOOTHINGS = (1.0, 1.5)
 SPARSITY_WEIGHTS = (0.25,)
-LUMA = np.array([0.299, 0.587, 0.114])
 
 
 @dataclass(frozen=True)
@@ -244,8 +244,8 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
         selections, objective, nonzero = [], 0.0, 0.0
         for index in range(planes):
             if luminance:
-                plane = np.tensordot(LUMA, channels, axes=1).astype(channels.dtype)
-                plane_fill = np.tensordot(LUMA, fill, axes=1).astype(channels.dtype)
+                plane = np.tensordot(LUMA_WEIGHTS, channels, axes=1).astype(channels.dtype)
+                plane_fill = np.tensordot(LUMA_WEIGHTS, fill, axes=1).astype(channels.dtype)
                 seen, targets = observed[0], slice(None)
             else:
                 plane, seen, plane_fill = channels[index], observed[index], fill[index]

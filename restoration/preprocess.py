@@ -1,4 +1,5 @@
-"""Pre-processing of the CSC protocol: gray conversion and local contrast normalisation."""
+"""Pre-processing of the CSC protocol (gray conversion, local contrast normalisation) and the
+project's two sets of luminance weights."""
 
 import numpy as np
 from scipy import ndimage
@@ -6,11 +7,23 @@ from scipy import ndimage
 from csc.images import as_float
 from csc.validation import check_in_range, check_int
 
-__all__ = ["rgb_to_gray", "gaussian_window", "local_contrast_normalize"]
+__all__ = ["rgb_to_gray", "gaussian_window", "local_contrast_normalize", "LUMA_WEIGHTS",
+           "MATLAB_GRAY_WEIGHTS"]
+
+# Two sets of (R, G, B) weights, on purpose: changing either would move committed results.
+#: ITU-R BT.601 luma, the restoration pipeline's luminance coding of colour images
+#: (:mod:`restoration.pipeline`). They sum to 1, which that coding relies on: a change of the
+#: luminance alone is the same change of R, G and B.
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
+#: MATLAB ``rgb2gray``'s rounded BT.601 weights (they sum to 0.9999), which the CSC papers'
+#: protocol used: :func:`rgb_to_gray` reproduces it.
+MATLAB_GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140])
+LUMA_WEIGHTS.setflags(write=False)
+MATLAB_GRAY_WEIGHTS.setflags(write=False)
 
 
 def rgb_to_gray(images):
-    """MATLAB ``rgb2gray`` weights on images scaled by the project's float policy.
+    """Gray images by MATLAB ``rgb2gray``'s weights, after the project's float policy.
 
     Parameters
     ----------
@@ -21,7 +34,7 @@ def rgb_to_gray(images):
     Returns
     -------
     ndarray of shape (...), float64
-        ``0.2989 R + 0.5870 G + 0.1140 B``.
+        ``0.2989 R + 0.5870 G + 0.1140 B`` (:data:`MATLAB_GRAY_WEIGHTS`).
 
     Raises
     ------
@@ -31,7 +44,7 @@ def rgb_to_gray(images):
     images = as_float(images, integer_dtype=np.float64)
     if images.ndim == 0 or images.shape[-1] != 3:
         raise ValueError(f"`images` must end with a colour axis of size 3, got {images.shape}")
-    return images.astype(np.float64) @ np.array([0.2989, 0.5870, 0.1140])
+    return images.astype(np.float64) @ MATLAB_GRAY_WEIGHTS
 
 
 def gaussian_window(size=13, sigma=3 * 1.591):

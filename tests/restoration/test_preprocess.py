@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from scipy.signal import convolve2d
 
-from restoration.preprocess import gaussian_window, local_contrast_normalize, rgb_to_gray
+from restoration.preprocess import (
+    LUMA_WEIGHTS,
+    MATLAB_GRAY_WEIGHTS,
+    gaussian_window,
+    local_contrast_normalize,
+    rgb_to_gray,
+)
 
 
 def reference_lcn(image, size=13, sigma=3 * 1.591):
@@ -48,3 +54,11 @@ def test_rgb_to_gray_uses_matlab_weights_and_scales_uint8():
     np.testing.assert_allclose(rgb_to_gray(pixel), [[0.2989, 0.5870, 0.1140]])
     with pytest.raises(ValueError, match="colour axis"):
         rgb_to_gray(np.zeros((4, 4)))
+
+
+def test_the_two_luminance_weights_differ_on_purpose():
+    # the pipeline's luminance coding needs weights summing to 1; the papers' protocol rounds
+    assert LUMA_WEIGHTS.sum() == pytest.approx(1.0, abs=1e-12)
+    assert MATLAB_GRAY_WEIGHTS.sum() == pytest.approx(0.9999, abs=1e-12)
+    pixel = np.array([[[0.2, 0.5, 0.9]]])
+    assert rgb_to_gray(pixel)[0, 0] == pytest.approx(pixel[0, 0] @ MATLAB_GRAY_WEIGHTS)
