@@ -185,6 +185,16 @@ def ssim(reference, estimate, *, data_range=None, channel_axis=None):
                                        data_range=peak, channel_axis=channel_axis))
 
 
+def _protocol_pair(reference, estimate):
+    """The pair of :func:`_pair`, of at least two pixels: min-max normalisation maps a single
+    pixel to 0 (two different one-pixel images would compare as equal) and leaves it no sample
+    variance."""
+    reference, estimate = _pair(reference, estimate)
+    if reference.size < 2:
+        raise ValueError(f"`reference` must have at least 2 pixels, got shape {reference.shape}")
+    return reference, estimate
+
+
 def _min_max(image):
     image = image.astype(np.float64)
     low, high = image.min(), image.max()
@@ -197,6 +207,7 @@ def protocol_psnr(reference, estimate):
     Parameters
     ----------
     reference, estimate : array_like of shape (H, W)
+        At least two pixels.
 
     Returns
     -------
@@ -205,9 +216,9 @@ def protocol_psnr(reference, estimate):
     Raises
     ------
     ValueError
-        As :func:`psnr`.
+        As :func:`psnr`; a single pixel (or a 0-d array), which the normalisation maps to 0.
     """
-    reference, estimate = _pair(reference, estimate)
+    reference, estimate = _protocol_pair(reference, estimate)
     return psnr(_min_max(reference), _min_max(estimate), data_range=1.0)
 
 
@@ -230,11 +241,9 @@ def protocol_ssim(reference, estimate):
     Raises
     ------
     ValueError
-        As :func:`psnr`; a single pixel (no sample variance).
+        As :func:`psnr`; a single pixel (or a 0-d array: no sample variance).
     """
-    reference, estimate = _pair(reference, estimate)
-    if reference.size < 2:
-        raise ValueError(f"`reference` must have at least 2 pixels, got shape {reference.shape}")
+    reference, estimate = _protocol_pair(reference, estimate)
     a, b = _min_max(reference).ravel(), _min_max(estimate).ravel()
     c1, c2 = 0.01**2, 0.03**2
     mean_a, mean_b = a.mean(), b.mean()

@@ -64,3 +64,14 @@ def test_protocol_ssim_is_skimage_with_one_window():
     expected = structural_similarity(*normalised, win_size=7, data_range=1.0,
                                      use_sample_covariance=True)
     assert protocol_ssim(a, b) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("metric", [protocol_psnr, protocol_ssim])
+@pytest.mark.parametrize("reference,estimate", [
+    (np.float64(0.2), np.float64(0.9)), (np.zeros((1, 1)), np.ones((1, 1))),
+    (np.array([3.0]), np.array([4.0]))])
+def test_protocol_metrics_refuse_a_single_pixel(metric, reference, estimate):
+    # Regression (issue 25): min-max normalisation maps one pixel to 0, so protocol_psnr of two
+    # different one-pixel images returned inf
+    with pytest.raises(ValueError, match="`reference` must have at least 2 pixels"):
+        metric(reference, estimate)

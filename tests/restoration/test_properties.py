@@ -160,8 +160,8 @@ def test_metrics_return_a_finite_number_or_name_the_argument(call):
     shape = np.shape(reference) if isinstance(reference, np.ndarray) else ()
     if metric == "ssim" and len(shape) == 2 and min(shape) < 7:
         bad.add("reference")  # SSIM's 7x7 window needs at least 7x7 pixels
-    if metric == "protocol_ssim" and np.size(reference) < 2:
-        bad.add("reference")
+    if metric in ("protocol_psnr", "protocol_ssim") and np.size(reference) < 2:
+        bad.add("reference")  # min-max normalisation maps a single pixel to 0
     function = {"psnr": psnr, "ssim": ssim, "psnr_missing": psnr_missing,
                 "protocol_psnr": protocol_psnr, "protocol_ssim": protocol_ssim}[metric]
 
