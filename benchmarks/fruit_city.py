@@ -70,7 +70,7 @@ def run_specs(args):
                         for optimizer in ("admm", "cogd"):
                             specs.append((group, f"strict_{name}_{task}_{optimizer}_seed{seed}",
                                           dict(set_name=name, task=task, optimizer=optimizer,
-                                               seed=seed)))
+                                               random_state=seed)))
         elif group == "rules":
             for name in args.rule_sets:
                 for label, options in RULE_VARIANTS.items():
@@ -78,19 +78,19 @@ def run_specs(args):
                         continue  # the strict cogd run
                     specs.append((group, f"rules_{name}_reconstruct_{label}_seed0",
                                   dict(set_name=name, task="reconstruct", optimizer="cogd",
-                                       seed=0, **options)))
+                                       random_state=0, **options)))
         elif group == "sporco":
             for name in SETS:
                 for task in TASKS:
                     specs.append((group, f"sporco_{name}_{task}_seed0",
-                                  dict(set_name=name, task=task, seed=0)))
+                                  dict(set_name=name, task=task, random_state=0)))
         elif group == "tuned":
             for name in SETS:
                 for task in TASKS:
                     for optimizer in ("admm", "cogd"):
                         specs.append((group, f"tuned_{name}_{task}_{optimizer}_seed0",
-                                      dict(set_name=name, task=task, optimizer=optimizer, seed=0,
-                                           sparsity_weight=args.tuned_lambda,
+                                      dict(set_name=name, task=task, optimizer=optimizer,
+                                           random_state=0, sparsity_weight=args.tuned_lambda,
                                            max_iter=args.tuned_iter)))
     return specs
 
@@ -103,7 +103,7 @@ def run_sporco_protocol(set_name, task, seed, sporco_iter):
     images = protocol.load_protocol_images(set_name)
     mask = protocol.protocol_mask(images.shape, seed) if task == "inpaint" else \
         np.ones(images.shape, bool)
-    initial = protocol.initial_dictionary(100, 11, seed)
+    initial = np.random.default_rng(seed).standard_normal((100, 11, 11))  # as random_state=seed
     options = types.SimpleNamespace(n_filters=100, filter_size=11, sparsity_weight=1.0,
                                     sporco_iter=sporco_iter, sporco_planner="FFTW_MEASURE",
                                     dtype="float32")
@@ -140,14 +140,14 @@ def run_grid(args):
             continue
         print(f"{time.strftime('%H:%M:%S')} {stem} ...", flush=True)
         if group == "sporco":
-            result = run_sporco_protocol(options["set_name"], options["task"], options["seed"],
-                                         args.sporco_iter)
+            result = run_sporco_protocol(options["set_name"], options["task"],
+                                         options["random_state"], args.sporco_iter)
             with open(path + ".partial", "w") as stream:
                 json.dump(result, stream, indent=1)
             os.replace(path + ".partial", path)
         else:
             result = protocol.evaluate_set(**options)
-            figures = group == "strict" and options["seed"] == 0
+            figures = group == "strict" and options["random_state"] == 0
             write_results(result, args.runs, force=True, figures=figures, stem=stem)
         print(f"  objective {result['objective']:.1f} nnz {result['nnz']:.5f} PSNR(papers) "
               f"{result['averages']['protocol_psnr']:.2f} in {result['seconds']:.0f} s",

@@ -259,7 +259,7 @@ def protocol_rows(seeds):
                                       ("biharmonic", fill)):
                     scores[key].append(protocol_psnr(image, estimate))
             row.update({key: float(np.mean(values)) for key, values in scores.items()})
-            row["csc"] = evaluate(images, task="inpaint", seed=seed,
+            row["csc"] = evaluate(images, task="inpaint", random_state=seed,
                                   set_name=set_name)["averages"]["protocol_psnr"]
             rows.append(row)
             print(f"{set_name} seed {seed}: ours {row['ours']:.2f} with learned dictionary "

@@ -370,7 +370,7 @@ def _evaluate(args):
 
     try:
         result = evaluate_set(
-            args.set, task=args.task, optimizer=args.optimizer, seed=args.seed,
+            args.set, task=args.task, optimizer=args.optimizer, random_state=args.seed,
             max_iter=args.max_iter, sparsity_weight=args.sparsity_weight, coupling=args.coupling,
             n_filters=args.n_filters, filter_size=args.filter_size, progress=not args.quiet)
         write_results(result, args.out_dir, force=args.force, figures=args.figures)

@@ -7,10 +7,11 @@ Protocol: the ten images of a set, gray and contrast-normalised (:func:`load_pro
 100 filters 11x11, ``lambda = 1`` and 20 outer x (10 + 10) inner iterations (the
 :class:`csc.ConvolutionalDictionary` defaults); one dictionary learned from all ten images
 jointly. Reconstruction: mask 1, the training codes are decoded. Inpainting: each pixel kept with
-probability 0.75 (mask drawn from ``default_rng(seed)``), the dictionary learned from the
+probability 0.75 (mask drawn from ``default_rng(random_state)``), the dictionary learned from the
 incomplete images, then the codes re-solved with the learned dictionary (``model.encode``) and
-decoded. The seed also draws the initial dictionary (``default_rng(seed).standard_normal``, the
-same draw as ``random_state=seed``).
+decoded. ``random_state`` also draws the initial dictionary (it is passed to the estimator as
+its ``random_state``). Results record it as ``seed``, the ``cogd evaluate --seed`` of their file
+names and tables.
 """
 
 import time
@@ -28,7 +29,6 @@ __all__ = [
     "METRIC_KEYS",
     "load_protocol_images",
     "protocol_mask",
-    "initial_dictionary",
     "image_metrics",
     "summarize",
     "evaluate",
@@ -57,14 +57,10 @@ def load_protocol_images(set_name):
     return local_contrast_normalize(rgb_to_gray(load_image_set(set_name)))
 
 
-def protocol_mask(shape, seed, *, kept=KEPT_FRACTION):
-    """Boolean mask (True = observed), each pixel kept with probability ``kept``."""
-    return np.random.default_rng(seed).random(shape) >= 1.0 - kept
-
-
-def initial_dictionary(n_filters, filter_size, seed):
-    """Random normal initial filters ``(n_filters, s, s)`` (projected by the learner)."""
-    return np.random.default_rng(seed).standard_normal((n_filters, filter_size, filter_size))
+def protocol_mask(shape, random_state, *, kept=KEPT_FRACTION):
+    """Boolean mask (True = observed), each pixel kept with probability ``kept``, drawn from
+    ``numpy.random.default_rng(random_state)``."""
+    return np.random.default_rng(random_state).random(shape) >= 1.0 - kept
 
 
 def image_metrics(reference, estimate, mask=None):
@@ -103,7 +99,7 @@ def summarize(rows):
     return means
 
 
-def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=20,
+def evaluate(images, *, task="reconstruct", optimizer="admm", random_state=0, max_iter=20,
              sparsity_weight=1.0, coupling="reference", n_filters=100, filter_size=11,
              coupling_quantiles=(0.5, 0.5), backtrack_rate=1.0, kept=KEPT_FRACTION,
              dtype=np.float32, progress=False, set_name=None):
@@ -115,8 +111,9 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
         Ground truth (already gray and contrast-normalised).
     task : {'reconstruct', 'inpaint'}
     optimizer : {'admm', 'cogd'}
-    seed : int
-        Draws the initial dictionary and (inpainting) the mask.
+    random_state : int
+        Draws the initial dictionary (the estimator's ``random_state``) and (inpainting) the
+        mask; recorded as ``config["seed"]``.
     max_iter, sparsity_weight, coupling, n_filters, filter_size, coupling_quantiles,
     backtrack_rate :
         Passed to :class:`csc.ConvolutionalDictionary`.
@@ -142,7 +139,7 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
     ------
     ValueError
         Unknown task, images that are not a non-empty real stack, ``kept`` outside (0, 1],
-        ``seed`` not an integer >= 0, ``dtype`` not float32/float64, or invalid learner
+        ``random_state`` not an integer >= 0, ``dtype`` not float32/float64, or invalid learner
         parameters (naming the argument).
     """
     from csc import ConvolutionalDictionary
@@ -152,7 +149,7 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
     if images.ndim != 3 or 0 in images.shape:
         raise ValueError(f"`images` must have shape (n_images, H, W), got {images.shape}")
     check_in_range("kept", kept, 0, 1, closed=(False, True))
-    check_int("seed", seed, 0)
+    check_int("random_state", random_state, 0)
     check_bool("progress", progress)
     if _float_dtype(dtype) is None:
         raise ValueError(f"`dtype` must be float32 or float64, got {dtype!r}")
@@ -161,14 +158,13 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
     except TypeError:
         raise ValueError(f"`coupling_quantiles` must be two numbers in [0, 1], got "
                          f"{coupling_quantiles!r}") from None
-    mask = protocol_mask(images.shape, seed, kept=kept) if task == "inpaint" else \
+    mask = protocol_mask(images.shape, random_state, kept=kept) if task == "inpaint" else \
         np.ones(images.shape, bool)
     observed = images * mask
     model = ConvolutionalDictionary(
         n_filters, filter_size, sparsity_weight=sparsity_weight, optimizer=optimizer,
         max_iter=max_iter, coupling=coupling, coupling_quantiles=tuple(coupling_quantiles),
-        backtrack_rate=backtrack_rate,
-        initial_filters=initial_dictionary(n_filters, filter_size, seed), progress=progress,
+        backtrack_rate=backtrack_rate, random_state=random_state, progress=progress,
     )
     start = time.perf_counter()
     model.fit(observed.astype(dtype), mask.astype(dtype))
@@ -186,7 +182,7 @@ def evaluate(images, *, task="reconstruct", optimizer="admm", seed=0, max_iter=2
     seconds = time.perf_counter() - start
     history = model.history_
     return {
-        "config": {"set": set_name, "task": task, "optimizer": optimizer, "seed": seed,
+        "config": {"set": set_name, "task": task, "optimizer": optimizer, "seed": random_state,
                    "max_iter": max_iter, "sparsity_weight": sparsity_weight,
                    "coupling": coupling if optimizer == "cogd" else None,
                    "coupling_quantiles": list(coupling_quantiles),

@@ -20,5 +20,5 @@ def tiny_set(monkeypatch, tiny_images):
 
 @pytest.fixture(scope="module")
 def inpainted(tiny_images):
-    return protocol.evaluate(tiny_images, task="inpaint", optimizer="cogd", seed=3,
+    return protocol.evaluate(tiny_images, task="inpaint", optimizer="cogd", random_state=3,
                              set_name="fruit", **TINY)
