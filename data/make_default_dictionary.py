@@ -34,13 +34,16 @@ def training_crops(size, per_image, sigma, scales, seed):
     from skimage.color import rgb2gray
     from skimage.transform import rescale
 
+    from csc.images import as_float
     from restoration.split import detail_layer
 
     rng = np.random.default_rng(seed)
     crops = []
     for name in TRAINING_IMAGES:
         image = getattr(skimage.data, name)()
-        image = rgb2gray(image) if image.ndim == 3 else image / 255.0
+        # the project's float policy in float64, as rgb2gray returns (in float32 the training
+        # crops would move by up to 6e-6, and the committed dictionaries with them)
+        image = rgb2gray(image) if image.ndim == 3 else as_float(image, integer_dtype=np.float64)
         for scale in scales:
             resized = rescale(image, scale, anti_aliasing=True)
             if min(resized.shape) < size:
