@@ -1,8 +1,9 @@
 """Restoration of images larger than memory: overlapping blocks of a ``dask.array.Array``.
 
 :func:`inpaint_blocks` (behind :func:`restoration.inpaint` for dask input) chooses the settings
-once, by :func:`restoration.restore`'s hold-out on a central crop, then restores every block with
-a margin of context (``dask.array.map_overlap``) and keeps the block's core. Only the blocks being
+once, by the pipeline's hold-out on a central crop (:func:`restoration.pipeline.restore_image`),
+then restores every block with a margin of context (``dask.array.map_overlap``) by the same
+pipeline with those settings (the fill alone included) and keeps the block's core. Only the blocks being
 processed are in memory: peak memory is bounded by the block size and the number of blocks
 processed at once (the scheduler's threads or workers), not by the image. The result is a lazy
 dask array; store it block by block (``dask.array.store`` into a memory-mapped TIFF, a Zarr
@@ -18,7 +19,8 @@ import numpy as np
 
 from csc.backend import float_dtype
 
-from .inpainting import coding_iterations, load_dictionaries, restore
+from .dictionaries import load_dictionaries
+from .pipeline import check_parameters, coding_iterations, fixed_selection, restore_image
 from .split import FILL_MARGIN
 
 __all__ = ["inpaint_blocks", "block_margin", "BLOCK_SIZE", "SAMPLE_SIZE"]
@@ -51,7 +53,7 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
         As in :func:`restoration.inpaint`; settings left None are chosen once for the whole
         image on its central ``SAMPLE_SIZE`` crop (the fill alone when that is best there).
     max_iter : int or None
-        FISTA iterations per block; None: :func:`restoration.inpainting.coding_iterations` of the
+        FISTA iterations per block; None: :func:`restoration.pipeline.coding_iterations` of the
         whole image (36 from 512x512 up).
     block_size : int or None
         Largest block side; None: the array's chunks, at most :data:`BLOCK_SIZE`.
@@ -73,10 +75,14 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
     if mask is None or mask.shape not in (shape, image.shape):
         raise ValueError(f"`mask` must have shape {shape} or {image.shape}, got "
                          f"{None if mask is None else mask.shape}")
+    check_parameters(max_iter=max_iter, sparsity_weight=sparsity_weight, smoothing=smoothing,
+                     image_shape=shape, keep_observed=keep_observed, progress=False)
     dictionaries = load_dictionaries(dictionary)
     max_iter = coding_iterations(shape) if max_iter is None else max_iter
-    settings = _chosen_settings(image, mask, spatial, dictionaries, sparsity_weight, smoothing,
-                                max_iter, channel_axis)
+    selection = fixed_selection(dictionaries, sparsity_weight, smoothing)
+    if selection is None:
+        selection = _sample_selection(image, mask, spatial, dictionaries, sparsity_weight,
+                                      smoothing, max_iter, channel_axis)
     margin = block_margin(max(d.shape[-1] for d in dictionaries))
     side = BLOCK_SIZE if block_size is None else int(block_size)
     chunks = {axis: min(side, max(image.chunks[axis])) for axis in spatial}
@@ -91,40 +97,24 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
         depth[channel] = 0
 
     def block(image_block, mask_block):
-        return _restore_block(image_block, mask_block, settings=settings, max_iter=max_iter,
-                              channel_axis=channel_axis, keep_observed=keep_observed)
+        return restore_image(image_block, mask_block, dictionary=dictionaries, max_iter=max_iter,
+                             channel_axis=channel_axis, keep_observed=keep_observed,
+                             selection=selection).image
 
     return da.map_overlap(block, image, mask, depth=depth, boundary="none", trim=True,
                           dtype=float_dtype(image.dtype))
 
 
-def _chosen_settings(image, mask, spatial, dictionaries, sparsity_weight, smoothing, max_iter,
-                     channel_axis):
-    """``(filters or None, sparsity_weight, smoothing)`` for every block."""
-    if sparsity_weight is not None and smoothing is not None and len(dictionaries) == 1:
-        return dictionaries[0], float(sparsity_weight), float(smoothing)
+def _sample_selection(image, mask, spatial, dictionaries, sparsity_weight, smoothing,
+                      max_iter, channel_axis):
+    """The hold-out's :class:`restoration.selection.Selection` on the central crop (of its first
+    coded plane), used for every block."""
     crop = [slice(None)] * image.ndim
     for axis in spatial:
         start = max((image.shape[axis] - SAMPLE_SIZE) // 2, 0)
         crop[axis] = slice(start, start + SAMPLE_SIZE)
     mask_crop = tuple(crop) if mask.ndim == image.ndim else tuple(crop[a] for a in spatial)
-    sample = restore(np.asarray(image[tuple(crop)]), np.asarray(mask[mask_crop]),
-                     dictionary=dictionaries, sparsity_weight=sparsity_weight,
-                     smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis)
-    if sample.smoothing is None:
-        return None, None, None
-    return dictionaries[sample.dictionary], sample.sparsity_weight, sample.smoothing
-
-
-def _restore_block(image, mask, *, settings, max_iter, channel_axis, keep_observed):
-    filters, sparsity_weight, smoothing = settings
-    if filters is None:  # the fill alone: restore with every pixel predicted by it
-        from .inpainting import _validated_image
-        from .split import biharmonic_fill
-
-        channels, observed, layout = _validated_image(image, mask, channel_axis)
-        filled = np.clip(biharmonic_fill(channels, observed), 0.0, 1.0)
-        return layout.from_internal(filled[None], xp=np)
-    return restore(image, mask, dictionary=filters, sparsity_weight=sparsity_weight,
-                   smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
-                   keep_observed=keep_observed).image
+    sample = restore_image(np.asarray(image[tuple(crop)]), np.asarray(mask[mask_crop]),
+                           dictionary=dictionaries, sparsity_weight=sparsity_weight,
+                           smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis)
+    return sample.selections[0]

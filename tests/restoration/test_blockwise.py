@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from restoration import inpaint, restore
-from restoration.inpainting import load_dictionaries
+from restoration import inpaint, load_dictionaries, restore
 from restoration.metrics import psnr
 
 da = pytest.importorskip("dask.array")
@@ -52,3 +51,26 @@ def test_blockwise_refuses_a_mask_of_another_shape(damaged):
     image, mask = damaged
     with pytest.raises(ValueError, match="`mask` must have shape"):
         inpaint(da.from_array(image), mask[:10])
+
+
+@pytest.mark.parametrize("keep_observed", [True, False])
+def test_blocks_with_the_fill_alone_are_the_pipelines_restoration(keep_observed):
+    # Regression (issue 25): the blocks' "fill alone" was a copy of the pipeline's branch that
+    # ignored keep_observed; the blocks now run the pipeline itself with the settings chosen on
+    # the sample. One block (the whole image): the in-memory restoration, bitwise.
+    rows, cols = np.mgrid[0:96, 0:96] / 96.0
+    smooth = 0.3 + 0.2 * rows + 0.1 * cols ** 2  # the biharmonic fill predicts it best
+    mask = np.random.default_rng(2).random(smooth.shape) >= 0.5
+    filters = load_dictionaries()[0]
+    whole = restore(smooth, mask, dictionary=filters, keep_observed=keep_observed)
+    assert whole.smoothing is None  # the fill alone was chosen
+    blocks = inpaint(da.from_array(smooth, chunks=96), mask, dictionary=filters,
+                     keep_observed=keep_observed)
+    np.testing.assert_array_equal(blocks.compute(scheduler="synchronous"), whole.image)
+
+
+def test_blockwise_checks_given_settings_before_building_the_graph(damaged):
+    image, mask = damaged
+    with pytest.raises(ValueError, match="`sparsity_weight`"):
+        inpaint(da.from_array(image), mask, dictionary=load_dictionaries()[0], smoothing=1.0,
+                sparsity_weight=-1.0)

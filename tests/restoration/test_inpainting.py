@@ -24,13 +24,6 @@ def sparse_image(filters, shape=(48, 48), n_atoms=12, seed=0):
     return np.clip(image, 0, 1)
 
 
-def test_default_dictionary_is_shipped_normalised(filters):
-    assert filters.dtype == np.float32 and filters.ndim == 3
-    assert filters.shape[1] == filters.shape[2]
-    np.testing.assert_allclose(np.linalg.norm(filters.reshape(len(filters), -1), axis=1), 1,
-                               atol=1e-4)
-
-
 def test_inpaint_keeps_observed_pixels_and_beats_biharmonic_on_a_sparse_image(filters):
     image = sparse_image(filters)
     mask = np.random.default_rng(1).random(image.shape) >= 0.5
@@ -78,17 +71,6 @@ def test_uint8_is_scaled_and_returns_float32(filters):
     assert restored.dtype == np.float32
     np.testing.assert_allclose(restored, inpaint(image / np.float32(255), mask, max_iter=5),
                                atol=1e-6)
-
-
-def test_default_iterations_keep_the_work_of_a_512_image():
-    from restoration.inpainting import MAX_ITER, MAX_ITER_SMALL, coding_iterations
-
-    sizes = [(8, 8), (100, 100), (303, 384), (400, 400), (512, 512), (4096, 4096)]
-    counts = [coding_iterations(size) for size in sizes]
-    assert counts == sorted(counts, reverse=True)  # never more iterations on a larger image
-    assert counts[0] == counts[1] == MAX_ITER_SMALL and counts[-2:] == [MAX_ITER, MAX_ITER]
-    for size, count in zip(sizes[2:4], counts[2:4], strict=True):  # the work of 512x512
-        assert count * size[0] * size[1] <= MAX_ITER * 512 * 512 < (count + 1) * size[0] * size[1]
 
 
 def test_restore_reports_the_default_iterations(filters):
