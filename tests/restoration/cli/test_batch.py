@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from tests.restoration.test_cli_reliability import FAST, assert_usage_error, run_cogd, snapshot
+from tests.restoration.cli.test_reliability import FAST, assert_usage_error, run_cogd, snapshot
 
 
 @pytest.fixture

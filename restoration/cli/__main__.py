@@ -1,0 +1,7 @@
+"""``python -m restoration.cli``: the ``cogd`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""``cogd inpaint|reconstruct`` on several inputs: each restored on its own into the folder ``-o``,
+in this process or as tasks on a Dask cluster (``--workers N``, ``--scheduler ADDRESS``), one
+line per file. Every output is checked before the first image is restored."""
+
+import os
+
+from ..io import IMAGE_SUFFIXES
+from .common import UsageError, check_output, one_line, say, say_error, user_input
+from .files import file_settings, read_input, restore_file
+
+__all__ = ["run_batch", "restore_task"]
+
+
+def run_batch(args, inputs):
+    """Restore ``inputs`` (file names) into the folder ``args.output``; return the exit status.
+
+    Raises
+    ------
+    UsageError
+        A folder, option or output that is not usable (before any work), or inputs that failed
+        (each reported on its own line; the others are written).
+    """
+    folder = args.output
+    if folder is None or not os.path.isdir(folder):
+        raise UsageError(f"with several inputs, -o/--output must be an existing folder, got "
+                         f"{folder!r}")
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("give --workers or --scheduler, not both")
+    outputs = []
+    for path in inputs:
+        stem, suffix = os.path.splitext(os.path.basename(path))
+        output = os.path.join(folder, stem + (suffix if suffix.lower() in IMAGE_SUFFIXES
+                                              else ".png"))
+        if output in outputs:
+            raise UsageError(f"two inputs would both be written to {output}")
+        check_output(output, args.force, IMAGE_SUFFIXES)
+        outputs.append(output)
+    settings = dict(file_settings(args), baseline=False)  # one line per file: no baseline
+    where = ("this process" if args.workers is None and args.scheduler is None else
+             f"{args.workers} local worker(s)" if args.workers else args.scheduler)
+    say(f"cogd {args.command}: {len(inputs)} images on {where} -> {folder}")
+    if args.workers is None and args.scheduler is None:
+        failed = sum(not _say_result(restore_task(args.command, path, output, settings))
+                     for path, output in zip(inputs, outputs, strict=True))
+    else:
+        failed = _on_dask(args, inputs, outputs, settings)
+    if failed:
+        raise UsageError(f"{failed} of {len(inputs)} images failed (see above)")
+    return 0
+
+
+def restore_task(command, path, output, settings):
+    """Restore one file where the task runs (this process or a Dask worker): ``(ok, one line)``.
+
+    Parameters
+    ----------
+    command : {'inpaint', 'reconstruct'}
+    path, output : str
+        The input and output files.
+    settings : dict
+        As :func:`restoration.cli.files.file_settings` returns.
+
+    Returns
+    -------
+    (bool, str)
+        Whether the file was restored and written, and its report or its error on one line.
+    """
+    try:
+        image, mask = read_input(path, settings)
+        restored = restore_file(command, image, mask, output, settings)
+    except (ValueError, TypeError, OSError) as error:
+        return False, f"{path}: {one_line(error)}"
+    info = restored.restoration
+    text = f"{path}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {info.seconds:.1f} s"
+    for _, measured in restored.comparisons:  # the restoration's only (no baseline)
+        text += f", {measured} vs the input"
+    return True, f"{text} -> {output}"
+
+
+def _say_result(result):
+    """Print one image's ``(ok, line)``; return ``ok``."""
+    ok, text = result
+    if ok:
+        say(text)
+    else:
+        say_error(text)
+    return ok
+
+
+def _on_dask(args, inputs, outputs, settings):
+    """Restore the files as tasks of a Dask cluster; return the number that failed."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UsageError("--workers and --scheduler need Dask: pip install 'cogd[dask]'") from None
+    cluster = None
+    if args.scheduler is not None:
+        client = user_input(Client, args.scheduler, timeout="20s")
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(restore_task, args.command, path, output, settings, pure=False)
+                   for path, output in zip(inputs, outputs, strict=True)]
+        return sum(not _say_result(future.result()) for future in as_completed(futures))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
