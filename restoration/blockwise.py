@@ -3,10 +3,10 @@
 :func:`inpaint_blocks` (behind :func:`restoration.inpaint` for dask input) chooses the settings
 once, by the pipeline's hold-out on a central crop (:func:`restoration.pipeline.restore_image`),
 then restores every block with a margin of context (``dask.array.map_overlap``) by the same
-pipeline with those settings (the fill alone included) and keeps the block's core. Only the blocks being
-processed are in memory: peak memory is bounded by the block size and the number of blocks
-processed at once (the scheduler's threads or workers), not by the image. The result is a lazy
-dask array; store it block by block (``dask.array.store`` into a memory-mapped TIFF, a Zarr
+pipeline with those settings (the fill alone included) and keeps the block's core. Only the
+blocks being processed are in memory: peak memory is bounded by the block size and the number of
+blocks processed at once (the scheduler's threads or workers), not by the image. The result is a
+lazy dask array; store it block by block (``dask.array.store`` into a memory-mapped TIFF, a Zarr
 array, ...).
 
 A block differs from the in-memory restoration of the whole image by what it cannot see: the

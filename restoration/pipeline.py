@@ -123,6 +123,11 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
     Returns
     -------
     Restoration
+
+    Raises
+    ------
+    ValueError
+        Invalid image, mask or parameters, naming the argument.
     """
     start = time.perf_counter()
     xp = array_module(image, mask)
@@ -147,6 +152,7 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
             bar.update(1)
             selections.append(chosen)
             if chosen.smoothing is None:  # the fill alone predicted the hidden pixels best
+                # (here, or on the block-wise path's sample)
                 restored[targets] = fill[targets]
                 bar.update(n_tiles * max_iter)
                 continue

@@ -27,7 +27,7 @@ def test_inpaint_round_trip_through_the_installed_console_script(tmp_path, photo
 
     output = tmp_path / "restored.png"
     result = run_cogd("inpaint", str(photo), "--missing", "0.5", "--seed", "3", "-o",
-                        str(output), *FAST)
+                      str(output), *FAST)
     assert result.returncode == 0, result.stderr
     assert "objective" in result.stdout and "nnz" in result.stdout and "PSNR" in result.stdout
     restored, original = iio.imread(output), iio.imread(photo)
