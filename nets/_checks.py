@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
+
+import torch
 from torch import Tensor, nn
 
-__all__ = ["check_module", "check_tensors"]
+__all__ = ["as_generator", "check_module", "check_tensors"]
 
 
 def check_module(name, value):
@@ -31,3 +34,33 @@ def check_tensors(name, values):
             kind = value.dtype if isinstance(value, Tensor) else type(value).__name__
             raise TypeError(f"`{name}[{index}]` must be a floating-point tensor, got {kind}")
     return values
+
+
+def as_generator(random_state, name="random_state"):
+    """The ``torch.Generator`` that ``random_state`` names (scikit-learn's convention).
+
+    Parameters
+    ----------
+    random_state : None, int >= 0 or torch.Generator
+        None: torch's global generator (returned as None, which torch's samplers read so); an
+        integer: a new CPU generator seeded with it; a generator: itself (its draws continue).
+    name : str
+        The argument's name in the error.
+
+    Returns
+    -------
+    torch.Generator or None
+
+    Raises
+    ------
+    ValueError
+        For anything else (booleans included).
+    """
+    if random_state is None or isinstance(random_state, torch.Generator):
+        return random_state
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral) \
+            or random_state < 0:
+        raise ValueError(f"`{name}` must be None, an integer >= 0 or a torch.Generator, got "
+                         f"{random_state!r}")
+    return torch.Generator().manual_seed(int(random_state))
+
