@@ -165,7 +165,7 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
     mask_optimizer = SoftMaskFISTA(masks, lr=args.mask_lr_factor * args.prune_lr,
                                    sparsity_weight=args.sparsity_weight)
     cogd = CoGD(mask_optimizer, soft_mask_pairs(student, EXAMPLE_INPUT), rule="revival",
-                partner_quantile=args.quantile) if use_cogd else None
+                coupling_quantiles=(0.5, args.quantile)) if use_cogd else None
     discriminator = d_optimizer = None
     if args.gal:
         discriminator = LogitDiscriminator(10)
@@ -452,7 +452,9 @@ def main(argv=None):
                         help="recompute BN running statistics on the training images (one "
                              "no-grad pass, train mode) before evaluating masked/pruned models")
     parser.add_argument("--slimming-weight", type=float, default=1e-3)
-    parser.add_argument("--quantile", type=float, default=0.5)
+    parser.add_argument("--quantile", type=float, default=0.5,
+                        help="CoGD revival threshold: the partner quantile, the second of "
+                             "CoGD's coupling_quantiles")
     parser.add_argument("--distill", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--gal", action="store_true", help="add GAL's adversarial loss")
     parser.add_argument("--gal-weight", type=float, default=0.1)

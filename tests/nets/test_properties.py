@@ -101,9 +101,10 @@ def cogd_calls(draw):
         "rule": Pool(st.sampled_from(["backtrack", "revival"]), st.sampled_from(["x", None])),
         "kernel": Pool(st.sampled_from([None, "linear", "polynomial", "sqrt"]),
                        st.sampled_from(["cubic", 1])),
-        "sparse_quantile": Pool(st.floats(0, 1), st.sampled_from([-0.1, 1.5, float("nan")])),
-        "partner_quantile": Pool(st.floats(0, 1), st.sampled_from([2, "0.5"])),
-        "rate": Pool(st.floats(0.01, 1), st.sampled_from([0, 1.5, -1])),
+        "coupling_quantiles": Pool(st.tuples(st.floats(0, 1), st.floats(0, 1)),
+                                   st.sampled_from([(-0.1, 0.5), (0.5, 1.5), (float("nan"), 0.5),
+                                                    (0.5, 2), (0.5, "0.5"), 0.5, (0.5,)])),
+        "backtrack_rate": Pool(st.floats(0.01, 1), st.sampled_from([0, 1.5, -1])),
         "collapse_below": Pool(st.floats(0, 1), st.sampled_from([-1.0, float("nan"), "x"])),
         "revival": Pool(st.floats(0, 1), st.sampled_from([-0.5, float("inf"), None])),
     }
