@@ -10,7 +10,7 @@ from nets import MobileNetV2, SoftMask, measure_cost, resnet20  # noqa: E402
 from nets.graph_pruning import insert_soft_masks  # noqa: E402
 from nets.masks import masked_blocks  # noqa: E402
 
-from ..nets.graph_models import zero_half_of_every_mask  # noqa: E402
+from ..nets.helpers import zero_part_of_every_mask  # noqa: E402
 from .example_loader import load_example  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def test_every_method_is_cut_to_the_same_budget(prune_digits, factory):
     dense = factory().eval()
     dense_macs = measure_cost(dense).macs
     masked = insert_soft_masks(dense, prune_digits.EXAMPLE_INPUT)
-    zero_half_of_every_mask(masked, torch.Generator().manual_seed(0))
+    zero_part_of_every_mask(masked, torch.Generator().manual_seed(0))
     masked.eval()
     x = torch.randn(4, 3, 32, 32)
 

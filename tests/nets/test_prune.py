@@ -32,21 +32,12 @@ from nets.graph_pruning import (  # noqa: E402
 )
 from nets.importance import CoGDImportance, SoftMaskImportance  # noqa: E402
 from nets.models import MaskedLayer  # noqa: E402
+from nets.models.zoo import MODELS, VGGStyle, randomise_batch_norms  # noqa: E402
 from nets.pruning import PruningPlan  # noqa: E402
 
-from .graph_models import (  # noqa: E402
-    MODELS,
-    VGGStyle,
-    randomise_batch_norms,
-    zero_half_of_every_mask,
-)
+from .helpers import zero_part_of_every_mask, zoo_model  # noqa: E402
 
 IMAGENET = (1, 3, 224, 224)
-
-
-def _model(name, seed):
-    torch.manual_seed(seed)
-    return randomise_batch_norms(MODELS[name](), torch.Generator().manual_seed(seed))
 
 
 def _modes(model):
@@ -55,7 +46,7 @@ def _modes(model):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_prune_to_60_percent_of_macs_keeps_output_shape_and_modes(name):
-    model = _model(name, 0).train()
+    model = zoo_model(name, 0).train()
     next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)).eval()  # mixed
     modes = _modes(model)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -78,12 +69,12 @@ def test_prune_to_60_percent_of_macs_keeps_output_shape_and_modes(name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_removing_zero_mask_channels_leaves_the_eval_output_unchanged(name):
     generator = torch.Generator().manual_seed(2)
-    model = _model(name, 2)
+    model = zoo_model(name, 2)
     masked = insert_soft_masks(model, torch.zeros(IMAGENET)).eval()
     x = torch.randn(2, 3, 224, 224, generator=generator)
     with torch.no_grad():  # masks start at ones: the masked copy computes the model
         torch.testing.assert_close(masked(x), model.eval()(x), rtol=1e-5, atol=1e-6)
-    zero_half_of_every_mask(masked, generator)
+    zero_part_of_every_mask(masked, generator)
     result = prune(masked, torch.zeros(IMAGENET))
     folded = fold_soft_masks(result.model)
     with torch.no_grad():
@@ -100,7 +91,7 @@ def test_removing_zero_mask_channels_leaves_the_eval_output_unchanged(name):
 
 
 def test_ratio_is_the_removed_fraction_of_multiply_adds_and_frozen_weights_stay_frozen():
-    model = _model("vgg_bn", 3)
+    model = zoo_model("vgg_bn", 3)
     model.features[4].weight.requires_grad_(False)
     example = torch.zeros(1, 3, 64, 64)
     dense = measure_cost(model, input_size=(1, 3, 64, 64)).macs
@@ -115,7 +106,7 @@ def test_ratio_is_the_removed_fraction_of_multiply_adds_and_frozen_weights_stay_
 
 def test_lowest_bn_scales_go_first_over_all_groups():
     # VGG: one BN per conv group, so the default score of a channel is exactly its |gamma|
-    model = _model("vgg_bn", 4)
+    model = zoo_model("vgg_bn", 4)
     result = prune(model, torch.zeros(1, 3, 64, 64), ratio=0.5)
     modules = dict(model.named_modules())
     removed, kept = [], []
@@ -132,7 +123,7 @@ def test_lowest_bn_scales_go_first_over_all_groups():
 
 
 def test_scores_by_module_name_and_ignored_layers():
-    model = _model("vgg_bn", 5)
+    model = zoo_model("vgg_bn", 5)
     example = torch.zeros(1, 3, 64, 64)
     dense = measure_cost(model, input_size=(1, 3, 64, 64)).macs
     # one hidden unit costs 128 + 64 multiply-adds (its row of classifier.0, column of .3)
@@ -194,7 +185,7 @@ def test_import_nets_works_without_torch_pruning_and_prune_names_the_extra():
 
 def test_masks_trained_with_fista_and_cogd_revival_then_removed():
     generator = torch.Generator().manual_seed(7)
-    model = _model("mobilenet_v2", 7)
+    model = zoo_model("mobilenet_v2", 7)
     example = torch.zeros(1, 3, 64, 64)
     masked = insert_soft_masks(model, example)
     masks = [m.weight for m in masked.modules() if isinstance(m, SoftMask)]
@@ -252,8 +243,8 @@ def test_a_mask_read_by_a_depthwise_conv_is_paired_with_its_filters_and_revived(
 def test_importances_drive_torch_prunings_own_pruner():
     generator = torch.Generator().manual_seed(8)
     example = torch.zeros(1, 3, 64, 64)
-    masked = insert_soft_masks(_model("vgg_bn", 8), example).eval()
-    zero_half_of_every_mask(masked, generator)  # even widths: exactly half of every group
+    masked = insert_soft_masks(zoo_model("vgg_bn", 8), example).eval()
+    zero_part_of_every_mask(masked, generator)  # even widths: exactly half of every group
     x = torch.randn(2, 3, 64, 64, generator=generator)
     with torch.no_grad():
         expected = masked(x)
@@ -268,7 +259,7 @@ def test_importances_drive_torch_prunings_own_pruner():
 
 
 def test_cogd_importance_scores_the_coupled_tensors():
-    model = _model("vgg_bn", 9)
+    model = zoo_model("vgg_bn", 9)
     example = torch.zeros(1, 3, 64, 64)
     backtrack = CoGD(torch.optim.SGD(model.parameters(), lr=0.1), conv_bn_pairs(model))
     graph = dependency_graph(model, example)
@@ -296,7 +287,7 @@ def test_cogd_importance_scores_the_coupled_tensors():
 
 
 def test_pruned_model_saves_and_loads_two_ways(tmp_path):
-    model = _model("densenet", 10).eval()
+    model = zoo_model("densenet", 10).eval()
     example = torch.zeros(1, 3, 64, 64)
     result = prune(model, example, ratio=0.4)
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(10))
