@@ -11,6 +11,7 @@ from nets import (  # noqa: E402
     SoftMaskImportance,
     conv_bn_pairs,
     insert_soft_masks,
+    prune,
     resnet20,
     soft_mask_pairs,
 )
@@ -80,3 +81,15 @@ def test_soft_mask_importance_is_the_absolute_mask_of_the_masked_blocks_only():
     block = graph.get_pruning_group(plain.stages[0][0].conv1, tp.prune_conv_out_channels,
                                     list(range(16)))
     assert SoftMaskImportance()(block) is None  # no mask: left alone
+
+
+def test_prune_evaluates_the_importance_on_the_model_it_is_given():
+    # CoGDImportance finds its optimizer's tensors only in the model they belong to: prune
+    # scores that model, then cuts a copy
+    model = zoo_model("vgg_bn", 12)
+    example = torch.zeros(1, 3, 64, 64)
+    backtrack = CoGD(torch.optim.SGD(model.parameters(), lr=0.1), conv_bn_pairs(model))
+    by_cogd = prune(model, example, importance=CoGDImportance(backtrack), ratio=0.4)
+    assert by_cogd.plan == prune(model, example, ratio=0.4).plan  # one BN per group: |gamma|
+    assert by_cogd.plan.keep and by_cogd.cost.macs <= 0.6 * by_cogd.original_cost.macs
+    assert by_cogd.model.features[1].weight is not model.features[1].weight
