@@ -1,6 +1,6 @@
 """CPU latency before and after ``nets.prune``: does a pruned model run faster?
 
-The four compact torchvision-style models of ``tests/nets/graph_models.py`` (bottleneck ResNet,
+The four compact torchvision-style models of :mod:`nets.models.zoo` (bottleneck ResNet,
 MobileNetV2, VGG-BN, DenseNet; random weights and BN statistics, seed 0) are pruned by
 ``nets.prune`` to at most ``1 - --ratio`` of their multiply-adds (BN scales, lowest first, on
 a 1x3x224x224 input). Each dense/pruned pair is timed in eval mode under ``torch.no_grad()`` on
@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import nets  # noqa: E402
 from csc.persistence import atomic_write  # noqa: E402
-from tests.nets.graph_models import MODELS, randomise_batch_norms  # noqa: E402
+from nets.models.zoo import MODELS, randomise_batch_norms  # noqa: E402
 
 INPUT = (3, 224, 224)
 
@@ -88,7 +88,7 @@ def markdown(rows, args, command, load):
         f"{platform.system()} {platform.release()}; `torch.set_num_threads({args.threads})`; "
         f"load average at the start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
         "(1 / 5 / 15 min; the machine is shared).", "",
-        f"Models: `tests/nets/graph_models.py` (random weights, seed 0), pruned by "
+        f"Models: `nets.models.zoo` (random weights, seed 0), pruned by "
         f"`nets.prune(model, torch.zeros(1, 3, 224, 224), ratio={args.ratio})` (BN scales, lowest "
         f"first). Latency: eval mode, `torch.no_grad()`, random 224x224 inputs, {args.warmup} "
         f"warm-up calls each, then {args.repeats} calls of each model alternately; medians.", "",

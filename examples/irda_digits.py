@@ -141,8 +141,7 @@ def run_method(spec, data, *, seed, args):
                                 sparsity_weight=float(weight or args.sqrt_lambda),
                                 gamma=args.gamma)
     elif method in IRDA_VARIANTS:
-        irda_init_(model, scale=args.init_scale,
-                   generator=torch.Generator().manual_seed(seed))
+        irda_init_(model, scale=args.init_scale, random_state=seed)
         retrain_after = int(args.retrain_fraction * args.epochs) * n_batches
         optimizer = IRDA(irda_param_groups(model, penalize=args.irda_penalize),
                          sparsity_weight=float(weight or args.irda_lambda),

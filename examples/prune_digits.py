@@ -9,8 +9,8 @@ residual additions). Everything goes through the dependency-graph path of ``nets
 code serves any model. For one seed the script:
 
 1. trains the dense model (the teacher);
-2. copies it with a soft mask on every prunable channel group (``nets.graph_pruning.
-   insert_soft_masks``: after each BatchNorm of a group, before its activation; on ResNet-20 the
+2. copies it with a soft mask on every prunable channel group (``nets.insert_soft_masks``:
+   after each BatchNorm of a group, before its activation; on ResNet-20 the
    BatchNorm after each block's first conv, as in SPEC 4) and trains weights (SGD) and masks
    (``SoftMaskFISTA``, l1, lr_m = ``--mask-lr-factor`` x lr, SPEC: 100, clamp >= 0) with
    cross-entropy + distillation from the teacher, the CoGD revival rule once per epoch
@@ -50,10 +50,18 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 import nets
-from nets import CoGD, SoftMaskFISTA, measure_cost, recalibrate_bn
+from nets import (
+    CoGD,
+    MaskedLayer,
+    SoftMaskFISTA,
+    fold_soft_masks,
+    insert_soft_masks,
+    measure_cost,
+    prune,
+    recalibrate_bn,
+    soft_mask_pairs,
+)
 from nets.distillation import LogitDiscriminator, adversarial_losses, distillation_loss
-from nets.graph_pruning import fold_soft_masks, insert_soft_masks, prune, soft_mask_pairs
-from nets.models import MaskedLayer
 
 ARCHITECTURES = {"resnet20": nets.resnet20, "resnet56": nets.resnet56,
                  "mobilenetv2": functools.partial(nets.MobileNetV2, width_mult=0.35)}
@@ -165,7 +173,7 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
     mask_optimizer = SoftMaskFISTA(masks, lr=args.mask_lr_factor * args.prune_lr,
                                    sparsity_weight=args.sparsity_weight)
     cogd = CoGD(mask_optimizer, soft_mask_pairs(student, EXAMPLE_INPUT), rule="revival",
-                partner_quantile=args.quantile) if use_cogd else None
+                coupling_quantiles=(0.5, args.quantile)) if use_cogd else None
     discriminator = d_optimizer = None
     if args.gal:
         discriminator = LogitDiscriminator(10)
@@ -452,7 +460,9 @@ def main(argv=None):
                         help="recompute BN running statistics on the training images (one "
                              "no-grad pass, train mode) before evaluating masked/pruned models")
     parser.add_argument("--slimming-weight", type=float, default=1e-3)
-    parser.add_argument("--quantile", type=float, default=0.5)
+    parser.add_argument("--quantile", type=float, default=0.5,
+                        help="CoGD revival threshold: the partner quantile, the second of "
+                             "CoGD's coupling_quantiles")
     parser.add_argument("--distill", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--gal", action="store_true", help="add GAL's adversarial loss")
     parser.add_argument("--gal-weight", type=float, default=0.1)

@@ -93,7 +93,7 @@ def main(argv=None):
             start = time.perf_counter()
             result = rvscgd_toy(teacher, n_patches=args.patches, batch_size=args.batch_size,
                                 initial_weight=initial, record_every=args.record_every,
-                                generator=generator, **config)
+                                random_state=generator, **config)
             row = dict(config=name, seed=seed, angle_u=result.angle_sparse[-1],
                        angle_w=result.angle_dense[-1], angle_start=result.angle_dense[0],
                        sparsity=result.sparsity[-1],

@@ -1,21 +1,11 @@
 """CoGD for PyTorch: the coupling rule of SPEC 3 on (BN scale or soft mask, convolution) pairs.
 
 :class:`CoGD` wraps any ``torch.optim.Optimizer``: :meth:`CoGD.step` is exactly one step of the
-wrapped optimizer, and :meth:`CoGD.couple` applies the coupling rule once per epoch. The rule itself
-is not re-implemented here; the pure functions below call :mod:`csc.coupling` with ``xp=torch``.
-
-Two rules are offered:
-
-``rule="backtrack"`` (BN training, SPEC 3 "BN training")
-    Units are channels. ``s_x(c) = |gamma_c|``, ``s_w(c) = sum_i ||W[c, i]||_1`` of the conv that
-    feeds the BN (``partner_axis=0``). Units in the asynchronous set
-    ``J = {c : K(s_x)_c <= alpha, K(s_w)_c >= beta}`` are moved back to their epoch-start values
-    (both ``gamma_c`` and ``W[c]``); the anchors are then re-taken for the next epoch.
-
-``rule="revival"`` (pruning reference rule, SPEC 3 "Pruning")
-    For a soft mask ``m`` over ``C`` channels consumed by the conv ``W`` (``partner_axis=1``):
-    ``ind = minmax(sqrt(minmax(ks)))`` with ``ks_c = sum_o ||W[o, c]||_1``; every ``c`` with
-    ``ind_c > median(ind)`` and ``m_c < 0.5`` gets ``m_c = 0.75``.
+wrapped optimizer, and :meth:`CoGD.couple` applies the coupling rule once per epoch:
+``rule="backtrack"`` (BN training: :func:`nets.coupling.backtrack_update`, after which the
+anchors are re-taken for the next epoch) or ``rule="revival"`` (pruning:
+:func:`nets.coupling.revival_update`). :func:`conv_bn_pairs` gives the (BN scale, conv) pairs of
+a model; :func:`nets.soft_mask_pairs` the (soft mask, consuming conv) pairs.
 
 References
 ----------
@@ -31,138 +21,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from csc.coupling import KERNELS, asynchronous_units, backtrack, revive_collapsed_masks
+from csc.coupling import KERNELS
 from csc.validation import check_choice, check_in_range, check_nonnegative
 
 from ._checks import check_module
+from .coupling import backtrack_update, revival_update
 
-__all__ = [
-    "CoGD",
-    "CouplingReport",
-    "BacktrackResult",
-    "unit_scores",
-    "backtrack_update",
-    "revival_update",
-    "conv_bn_pairs",
-]
+__all__ = ["CoGD", "CouplingReport", "conv_bn_pairs"]
 
 RULES = ("backtrack", "revival")
-
-
-def unit_scores(tensor: Tensor, *, axis: int = 0) -> Tensor:
-    """l1 norm of each unit: ``sum |tensor|`` over every axis but ``axis``.
-
-    Parameters
-    ----------
-    tensor : Tensor of shape (..., n_units, ...)
-    axis : int
-        Axis indexing the units (0: output channels of a conv, 1: its input channels).
-
-    Returns
-    -------
-    Tensor of shape (n_units,)
-
-    Examples
-    --------
-    >>> unit_scores(torch.ones(4, 3, 3, 3), axis=1)
-    tensor([36., 36., 36.])
-    """
-    moved = tensor.detach().abs().movedim(axis, 0)
-    return moved.reshape(moved.shape[0], -1).sum(dim=1)
-
-
-@dataclass(frozen=True)
-class BacktrackResult:
-    """Output of :func:`backtrack_update`.
-
-    Attributes
-    ----------
-    sparse : Tensor of shape (n_units, ...)
-    partner : Tensor of the partner's shape
-    units : bool Tensor of shape (n_units,)
-        The asynchronous set ``J``.
-    """
-
-    sparse: Tensor
-    partner: Tensor
-    units: Tensor
-
-
-def backtrack_update(sparse, partner, sparse_anchor, partner_anchor, *, partner_axis=0,
-                     kernel="linear", sparse_quantile=0.5, partner_quantile=0.5, rate=1.0):
-    """One CoGD backtracking step on bare tensors (the BN rule); inputs are not modified.
-
-    Parameters
-    ----------
-    sparse : Tensor of shape (n_units,) or (n_units, ...)
-        The sparse variable (BN ``gamma``); ``s_x`` is its per-unit l1 norm.
-    partner : Tensor with ``partner.shape[partner_axis] == n_units``
-        The dense partner (the conv weight feeding the BN); ``s_w`` is its per-unit l1 norm.
-    sparse_anchor, partner_anchor : Tensor
-        Epoch-start values, shapes of ``sparse`` and ``partner``.
-    partner_axis : int
-    kernel : {'linear', 'polynomial', 'sqrt'}
-    sparse_quantile, partner_quantile : float in [0, 1]
-        ``alpha`` and ``beta`` as quantiles of the kernelised scores (median by default).
-    rate : float in (0, 1]
-        1 restores the anchors exactly.
-
-    Returns
-    -------
-    BacktrackResult
-
-    Examples
-    --------
-    >>> sparse = torch.tensor([0.0, 0.9, 1.1, 0.1])  # unit 0 collapsed, its filter grew
-    >>> partner = torch.tensor([3.0, 1.0, 1.0, 0.2]).view(4, 1)
-    >>> result = backtrack_update(sparse, partner, torch.ones(4), torch.ones(4, 1))
-    >>> result.units
-    tensor([ True, False, False, False])
-    >>> result.sparse
-    tensor([1.0000, 0.9000, 1.1000, 0.1000])
-    """
-    units = asynchronous_units(
-        unit_scores(sparse, axis=0), unit_scores(partner, axis=partner_axis),
-        sparse_quantile=sparse_quantile, partner_quantile=partner_quantile, kernel=kernel, xp=torch,
-    )
-    new_sparse = backtrack(sparse, sparse_anchor, units, rate=rate, xp=torch)
-    new_partner = backtrack(partner.movedim(partner_axis, 0),
-                            partner_anchor.movedim(partner_axis, 0), units, rate=rate,
-                            xp=torch).movedim(0, partner_axis)
-    return BacktrackResult(sparse=new_sparse, partner=new_partner.contiguous(), units=units)
-
-
-def revival_update(mask, partner, *, partner_axis=1, kernel="sqrt", quantile=0.5,
-                   collapse_below=0.5, revival=0.75):
-    """The reference pruning rule on bare tensors; the input is not modified.
-
-    Parameters
-    ----------
-    mask : Tensor of shape (n_channels,)
-        Soft mask values (non-negative).
-    partner : Tensor with ``partner.shape[partner_axis] == n_channels``
-        Weight of the conv consuming the masked channels, shape (n_out, n_channels, kh, kw).
-    partner_axis : int
-    kernel : {'linear', 'polynomial', 'sqrt'}
-    quantile : float in [0, 1]
-        Threshold ``alpha`` as a quantile of the indicator (median by default).
-    collapse_below, revival : float
-
-    Returns
-    -------
-    Tensor of shape (n_channels,)
-
-    Examples
-    --------
-    >>> mask = torch.tensor([0.0, 0.2, 0.9, 0.0])
-    >>> partner = torch.tensor([4.0, 1.0, 3.0, 0.5]).view(1, 4, 1, 1)
-    >>> revival_update(mask, partner)
-    tensor([0.7500, 0.2000, 0.9000, 0.0000])
-    """
-    return revive_collapsed_masks(
-        mask, unit_scores(partner, axis=partner_axis), collapse_below=collapse_below,
-        revival=revival, quantile=quantile, kernel=kernel, xp=torch,
-    )
 
 
 def conv_bn_pairs(model: nn.Module) -> list[tuple[Tensor, Tensor]]:
@@ -234,14 +101,15 @@ class CoGD(torch.optim.Optimizer):
         mask), ``w`` its partner with ``w.shape[partner_axis] == n_units``. Every tensor appears
         in at most one pair.
     rule : {'backtrack', 'revival'}, default 'backtrack'
-        See the module docstring.
+        :func:`~nets.coupling.backtrack_update` or :func:`~nets.coupling.revival_update`.
     kernel : {'linear', 'polynomial', 'sqrt'} or None
         None picks ``'linear'`` for ``'backtrack'`` and ``'sqrt'`` (the reference) for
         ``'revival'``.
-    sparse_quantile, partner_quantile : float in [0, 1], default 0.5
-        ``alpha`` and ``beta`` (CoGD-a uses the a-quantile). ``'revival'`` uses
-        ``partner_quantile`` only.
-    rate : float in (0, 1], default 1.0
+    coupling_quantiles : (float, float) in [0, 1], default (0.5, 0.5)
+        ``alpha`` and ``beta``, the quantiles of the sparse variable's and of the partner's
+        kernelised scores (CoGD-a uses the a-quantile; as ``coupling_quantiles`` of
+        :class:`csc.ConvolutionalDictionary`). ``'revival'`` uses the second only.
+    backtrack_rate : float in (0, 1], default 1.0
         Backtracking rate (1 restores the epoch-start values).
     partner_axis : int or None
         Unit axis of ``w``: None picks 0 (conv feeding a BN) for ``'backtrack'`` and 1 (conv
@@ -290,18 +158,21 @@ class CoGD(torch.optim.Optimizer):
     (4,)
     """
 
-    def __init__(self, optimizer, pairs, *, rule="backtrack", kernel=None, sparse_quantile=0.5,
-                 partner_quantile=0.5, rate=1.0, partner_axis=None, collapse_below=0.5,
-                 revival=0.75):
+    def __init__(self, optimizer, pairs, *, rule="backtrack", kernel=None,
+                 coupling_quantiles=(0.5, 0.5), backtrack_rate=1.0, partner_axis=None,
+                 collapse_below=0.5, revival=0.75):
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"`optimizer` must be a torch.optim.Optimizer, got {type(optimizer)}")
         check_choice("rule", rule, RULES)
         if kernel is None:
             kernel = "linear" if rule == "backtrack" else "sqrt"
         check_choice("kernel", kernel, KERNELS)
-        check_in_range("sparse_quantile", sparse_quantile, 0, 1)
-        check_in_range("partner_quantile", partner_quantile, 0, 1)
-        check_in_range("rate", rate, 0, 1, closed=(False, True))
+        if not isinstance(coupling_quantiles, tuple | list) or len(coupling_quantiles) != 2:
+            raise ValueError(f"`coupling_quantiles` must be two numbers in [0, 1], got "
+                             f"{coupling_quantiles!r}")
+        for quantile in coupling_quantiles:
+            check_in_range("coupling_quantiles", quantile, 0, 1)
+        check_in_range("backtrack_rate", backtrack_rate, 0, 1, closed=(False, True))
         if partner_axis is None:
             partner_axis = 0 if rule == "backtrack" else 1
         check_nonnegative("collapse_below", collapse_below)
@@ -319,7 +190,9 @@ class CoGD(torch.optim.Optimizer):
         for index, pair in enumerate(pairs):
             if not isinstance(pair, tuple | list) or len(pair) != 2 \
                     or not all(isinstance(t, Tensor) for t in pair):
-                raise TypeError(f"`pairs[{index}]` must be a (Tensor, Tensor) pair, got {pair!r}")
+                got = ([type(t).__name__ for t in pair] if isinstance(pair, tuple | list)
+                       else type(pair).__name__)  # one line: no tensor reprs
+                raise TypeError(f"`pairs[{index}]` must be a (Tensor, Tensor) pair, got {got}")
             x, w = pair
             if not (x.dtype.is_floating_point and w.dtype.is_floating_point):
                 raise TypeError(f"`pairs[{index}]` must hold floating-point tensors, got "
@@ -336,10 +209,10 @@ class CoGD(torch.optim.Optimizer):
                 raise ValueError(f"`pairs[{index}]` repeats a tensor of an earlier pair; every "
                                  "tensor may appear in one pair only")
             seen.update((id(x), id(w)))
-        defaults = dict(rule=rule, kernel=kernel, sparse_quantile=float(sparse_quantile),
-                        partner_quantile=float(partner_quantile), rate=float(rate),
-                        partner_axis=int(partner_axis), collapse_below=float(collapse_below),
-                        revival=float(revival))
+        defaults = dict(rule=rule, kernel=kernel,
+                        coupling_quantiles=tuple(float(q) for q in coupling_quantiles),
+                        backtrack_rate=float(backtrack_rate), partner_axis=int(partner_axis),
+                        collapse_below=float(collapse_below), revival=float(revival))
         groups = [{"params": [x for x, _ in pairs], "role": "mask"},
                   {"params": [w for _, w in pairs], "role": "coupled"}]
         super().__init__(groups, defaults)  # validates the groups into `coupling_groups`
@@ -439,7 +312,8 @@ class CoGD(torch.optim.Optimizer):
                 continue
             if masks["rule"] == "revival":
                 new = revival_update(x, w, partner_axis=masks["partner_axis"],
-                                     kernel=masks["kernel"], quantile=masks["partner_quantile"],
+                                     kernel=masks["kernel"],
+                                     quantile=masks["coupling_quantiles"][1],
                                      collapse_below=masks["collapse_below"],
                                      revival=masks["revival"])
                 flagged.append(int((new != x).sum()))
@@ -448,8 +322,8 @@ class CoGD(torch.optim.Optimizer):
                 result = backtrack_update(
                     x, w, self.state[x]["anchor"], self.state[w]["anchor"],
                     partner_axis=masks["partner_axis"], kernel=masks["kernel"],
-                    sparse_quantile=masks["sparse_quantile"],
-                    partner_quantile=masks["partner_quantile"], rate=masks["rate"],
+                    coupling_quantiles=masks["coupling_quantiles"],
+                    backtrack_rate=masks["backtrack_rate"],
                 )
                 x.copy_(result.sparse)
                 w.copy_(result.partner)

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from csc.validation import check_choice, check_int, check_nonnegative, check_positive
 
-from ._checks import check_module
+from ._checks import as_generator, check_module
 from .optim import ProximalOptimizer
 from .prox import prox_l1
 
@@ -277,7 +277,7 @@ class IRDA(ProximalOptimizer):
 # --- initialisation and parameter groups ---------------------------------------------
 
 
-def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | None = None):
+def irda_init_(module: nn.Module, *, scale: float, random_state=None):
     r"""Initialise conv/linear weights for iRDA: uniform, zero mean, std :math:`s/\sqrt n`.
 
     Parameters
@@ -287,7 +287,8 @@ def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | 
         ``weight ~ U(-b, b)`` with :math:`b = \sqrt 3\, s/\sqrt n`; biases are zeroed.
     scale : float
         :math:`s > 0`. The paper uses :math:`s \gg \sqrt 2` (10 to 100).
-    generator : torch.Generator or None
+    random_state : None, int or torch.Generator
+        Seed of the draws (an integer seeds a new generator; None uses torch's global one).
 
     Returns
     -------
@@ -299,7 +300,7 @@ def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | 
     TypeError
         If ``module`` is not a module.
     ValueError
-        If ``scale <= 0``.
+        If ``scale <= 0`` or ``random_state`` is not None, an integer >= 0 or a generator.
 
     Notes
     -----
@@ -315,6 +316,7 @@ def irda_init_(module: nn.Module, *, scale: float, generator: torch.Generator | 
     """
     check_module("module", module)
     check_positive("scale", scale)
+    generator = as_generator(random_state)
     kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
     with torch.no_grad():
         for sub in module.modules():

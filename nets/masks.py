@@ -1,11 +1,11 @@
-"""Soft channel masks: the mask optimizer, the masked blocks and keep-masks from scores.
+"""Soft channel masks: the mask optimizer and keep-masks from scores.
 
-Phase 1 of channel pruning (phase 2, the surgery, is :mod:`nets.pruning`). A
-:class:`~nets.models.SoftMask` after the first conv of each residual block scales its channels;
-:class:`SoftMaskFISTA` trains the masks with an l1 penalty and the constraint ``m >= 0``, so
-unneeded channels reach exactly 0 (GAL's mask optimizer). :func:`masked_blocks` and
-:func:`mask_pairs` find the blocks and the ``(mask, consuming conv)`` pairs for
-:class:`nets.CoGD` (``rule="revival"``); :func:`compute_mask` turns any per-channel scores into a
+Phase 1 of channel pruning (phase 2, the removal, is :func:`nets.prune`). A
+:class:`~nets.models.SoftMask` (after the first conv of each CIFAR residual block, or on every
+prunable group by :func:`nets.insert_soft_masks`) scales its channels; :class:`SoftMaskFISTA`
+trains the masks with an l1 penalty and the constraint ``m >= 0``, so unneeded channels reach
+exactly 0 (GAL's mask optimizer), next to :class:`nets.CoGD` (``rule="revival"``, on the pairs
+of :func:`nets.soft_mask_pairs`). :func:`compute_mask` turns any per-channel scores into a
 keep-mask.
 
 References
@@ -20,22 +20,14 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from csc.validation import check_in_range, check_int, check_nonnegative, check_positive
 
-from ._checks import check_module
-from .models import BasicBlock
 from .optim import ProximalOptimizer
 from .prox import prox_l1
 
-__all__ = [
-    "SoftMaskFISTA",
-    "compute_mask",
-    "fista_mask_update",
-    "mask_pairs",
-    "masked_blocks",
-]
+__all__ = ["SoftMaskFISTA", "compute_mask", "fista_mask_update"]
 
 
 def fista_mask_update(mask, grad, previous, t, *, lr, sparsity_weight):
@@ -85,7 +77,7 @@ class SoftMaskFISTA(ProximalOptimizer):
     Parameters
     ----------
     params : iterable of Tensor or dict
-        Soft-mask parameters (use :func:`mask_pairs` or ``block.mask.weight``).
+        Soft-mask parameters (the ``weight`` of every :class:`~nets.models.SoftMask`).
     lr : float
         Step size; the reference uses 100 x the weights' learning rate.
     sparsity_weight : float, default 0.0
@@ -134,51 +126,6 @@ class SoftMaskFISTA(ProximalOptimizer):
         state["previous"] = proximal
         state["output"] = new.clone()
         state["t"] = t_new
-
-
-def masked_blocks(model: nn.Module) -> list[tuple[str, BasicBlock]]:
-    """``(name, block)`` for every :class:`~nets.models.BasicBlock` of ``model``, forward order.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a module.
-
-    Examples
-    --------
-    >>> from nets.models import resnet20
-    >>> [name for name, _ in masked_blocks(resnet20())][:2]
-    ['stages.0.0', 'stages.0.1']
-    """
-    check_module("model", model)
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, BasicBlock)]
-
-
-def mask_pairs(model: nn.Module) -> list[tuple[Tensor, Tensor]]:
-    """``(block.mask.weight, block.conv2.weight)`` pairs for :class:`nets.CoGD` (revival rule).
-
-    Returns
-    -------
-    list of (Parameter of shape (C,), Parameter of shape (C_out, C, kh, kw))
-
-    Raises
-    ------
-    ValueError
-        If a block has no soft mask (build the model with ``soft_mask=True``).
-
-    Examples
-    --------
-    >>> from nets.models import resnet20
-    >>> pairs = mask_pairs(resnet20(soft_mask=True))
-    >>> len(pairs), pairs[0][0].shape, pairs[0][1].shape
-    (9, torch.Size([16]), torch.Size([16, 16, 3, 3]))
-    """
-    pairs = []
-    for name, block in masked_blocks(model):
-        if block.mask is None:
-            raise ValueError(f"block {name!r} has no soft mask; build the model with soft_mask=True")
-        pairs.append((block.mask.weight, block.conv2.weight))
-    return pairs
 
 
 def compute_mask(scores: Tensor, *, ratio=None, n_channels=None) -> Tensor:

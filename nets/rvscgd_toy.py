@@ -24,6 +24,7 @@ from torch import Tensor
 
 from csc.validation import check_choice, check_int, check_positive
 
+from ._checks import as_generator
 from .prox import PENALTIES, prox_penalty
 
 __all__ = [
@@ -196,7 +197,7 @@ def rvscgd_toy(teacher: Tensor, *, n_patches: int, penalty: str = "l0",
                sparsity_weight: float = 1e-4, coupling: float = 4e-3, step_size: float = 1e-5,
                max_iter: int = 1000, batch_size: int = 256, a: float = 1.0,
                initial_weight: Tensor | None = None, record_every: int = 1,
-               generator: torch.Generator | None = None) -> RVSCGDResult:
+               random_state=None) -> RVSCGDResult:
     r"""RVSCGD (Algorithm 1 of [1]_) on the one-hidden-layer teacher-student model.
 
     Parameters
@@ -220,7 +221,8 @@ def rvscgd_toy(teacher: Tensor, *, n_patches: int, penalty: str = "l0",
     initial_weight : Tensor of shape (n_features,) or None
         :math:`w_0` (normalised); random Gaussian direction if None.
     record_every : int, default 1
-    generator : torch.Generator or None
+    random_state : None, int or torch.Generator
+        Seed of the draws (an integer seeds a new generator; None uses torch's global one).
 
     Returns
     -------
@@ -229,7 +231,8 @@ def rvscgd_toy(teacher: Tensor, *, n_patches: int, penalty: str = "l0",
     Raises
     ------
     ValueError
-        On non-positive hyper-parameters, an unknown ``penalty`` or a zero ``teacher``.
+        On non-positive hyper-parameters, an unknown ``penalty``, a zero ``teacher`` or a
+        ``random_state`` that is not None, an integer >= 0 or a generator.
 
     Notes
     -----
@@ -244,7 +247,7 @@ def rvscgd_toy(teacher: Tensor, *, n_patches: int, penalty: str = "l0",
     >>> result = rvscgd_toy(torch.tensor([1.0, 0.0, -1.0, 0.0]), n_patches=2,
     ...                     sparsity_weight=1e-3, coupling=1e-2, step_size=1.0, max_iter=50,
     ...                     batch_size=64, record_every=10,
-    ...                     generator=torch.Generator().manual_seed(0))
+    ...                     random_state=0)
     >>> result.iterations
     (0, 10, 20, 30, 40, 50)
     >>> result.angle_sparse[-1] < result.angle_sparse[0], result.sparsity[-1]
@@ -257,6 +260,7 @@ def rvscgd_toy(teacher: Tensor, *, n_patches: int, penalty: str = "l0",
                         ("batch_size", batch_size), ("record_every", record_every)):
         check_int(name, value, 1)
     check_choice("penalty", penalty, PENALTIES)
+    generator = as_generator(random_state)
     teacher = torch.as_tensor(teacher, dtype=torch.float32)
     if teacher.dim() != 1 or float(teacher.norm()) == 0.0:
         raise ValueError(f"`teacher` must be a non-zero 1-D tensor, got shape "

@@ -6,11 +6,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 pytest.importorskip("torch_pruning")
 
-from nets import MobileNetV2, SoftMask, measure_cost, resnet20  # noqa: E402
-from nets.graph_pruning import insert_soft_masks  # noqa: E402
-from nets.masks import masked_blocks  # noqa: E402
+from nets import MobileNetV2, SoftMask, insert_soft_masks, measure_cost, resnet20  # noqa: E402
+from nets.models import BasicBlock  # noqa: E402
 
-from ..nets.graph_models import zero_half_of_every_mask  # noqa: E402
+from ..nets.helpers import zero_part_of_every_mask  # noqa: E402
 from .example_loader import load_example  # noqa: E402
 
 
@@ -23,8 +22,8 @@ def test_slimming_penalises_the_batchnorms_of_the_cifar_protocol(prune_digits):
     # on ResNet-20 the graph path masks (and slimming penalises) each block's bn1, the layer
     # after which the CIFAR protocol (SPEC 4) puts its mask
     model = resnet20()
-    assert prune_digits.masked_batchnorms(model) == [f"{name}.bn1"
-                                                    for name, _ in masked_blocks(model)]
+    assert prune_digits.masked_batchnorms(model) == [
+        f"{name}.bn1" for name, block in model.named_modules() if isinstance(block, BasicBlock)]
 
 
 @pytest.mark.parametrize("factory", [resnet20, lambda: MobileNetV2(width_mult=0.35)],
@@ -34,7 +33,7 @@ def test_every_method_is_cut_to_the_same_budget(prune_digits, factory):
     dense = factory().eval()
     dense_macs = measure_cost(dense).macs
     masked = insert_soft_masks(dense, prune_digits.EXAMPLE_INPUT)
-    zero_half_of_every_mask(masked, torch.Generator().manual_seed(0))
+    zero_part_of_every_mask(masked, torch.Generator().manual_seed(0))
     masked.eval()
     x = torch.randn(4, 3, 32, 32)
 

@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 from csc import coupling  # noqa: E402
 from nets import CoGD, conv_bn_pairs  # noqa: E402
-from nets.cogd import backtrack_update, revival_update, unit_scores  # noqa: E402
+from nets.coupling import backtrack_update, revival_update, unit_scores  # noqa: E402
 
 
 def _small_model(seed):
@@ -62,7 +62,7 @@ def test_torch_backtrack_matches_numpy_on_the_same_scores():
     weight, weight0 = rng.standard_normal((10, 3, 3, 3)), rng.standard_normal((10, 3, 3, 3))
     units = coupling.asynchronous_units(np.abs(gamma), np.abs(weight).sum(axis=(1, 2, 3)), xp=np)
     result = backtrack_update(torch.tensor(gamma), torch.tensor(weight), torch.tensor(gamma0),
-                              torch.tensor(weight0), rate=0.5)
+                              torch.tensor(weight0), backtrack_rate=0.5)
     np.testing.assert_array_equal(result.units.numpy(), units)
     np.testing.assert_allclose(result.sparse.numpy(),
                                coupling.backtrack(gamma, gamma0, units, rate=0.5, xp=np))
@@ -120,7 +120,7 @@ def test_non_coupled_parameters_follow_the_base_optimizer_bitwise(base):
     coupled.load_state_dict(reference.state_dict())
     reference_optimizer = make(reference)
     pairs = conv_bn_pairs(coupled)
-    optimizer = CoGD(make(coupled), pairs, sparse_quantile=0.5, partner_quantile=0.3)
+    optimizer = CoGD(make(coupled), pairs, coupling_quantiles=(0.5, 0.3))
     reference_pairs = conv_bn_pairs(reference)
     n_flagged = 0
     for epoch in range(3):
@@ -169,7 +169,7 @@ def test_state_dict_round_trip_restores_anchors_and_base_state():
     model = _small_model(8)
     model(torch.zeros(1, 3, 7, 7))
     optimizer = CoGD(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-                     conv_bn_pairs(model), sparse_quantile=0.3)
+                     conv_bn_pairs(model), coupling_quantiles=(0.3, 0.5))
     _train(model, optimizer, n_epochs=2, seed=9, couple=True)
     buffer = io.BytesIO()
     torch.save(optimizer.state_dict(), buffer)
@@ -182,7 +182,7 @@ def test_state_dict_round_trip_restores_anchors_and_base_state():
     restored = CoGD(torch.optim.SGD(clone.parameters(), lr=0.1, momentum=0.9),
                     conv_bn_pairs(clone))
     restored.load_state_dict(state)
-    assert restored.coupling_groups[0]["sparse_quantile"] == 0.3
+    assert restored.coupling_groups[0]["coupling_quantiles"] == (0.3, 0.5)
     for (x, w), (x2, w2) in zip(optimizer.pairs, restored.pairs, strict=True):
         assert torch.equal(optimizer.state[x]["anchor"], restored.state[x2]["anchor"])
         assert torch.equal(optimizer.state[w]["anchor"], restored.state[w2]["anchor"])
@@ -219,7 +219,7 @@ def test_cogd_and_scheduler_state_round_trip_through_torch_save():
     model = _small_model(12)
     model(torch.zeros(1, 3, 7, 7))
     optimizer = CoGD(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-                     conv_bn_pairs(model), rate=0.5)
+                     conv_bn_pairs(model), backtrack_rate=0.5)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
     for epoch in range(2):
         _train(model, optimizer, n_epochs=1, seed=30 + epoch, couple=True)
@@ -238,7 +238,7 @@ def test_cogd_and_scheduler_state_round_trip_through_torch_save():
     restored_scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(restored, T_max=5)
     restored.load_state_dict(saved["optimizer"])
     restored_scheduler.load_state_dict(saved["scheduler"])
-    assert restored.coupling_groups[0]["rate"] == 0.5
+    assert restored.coupling_groups[0]["backtrack_rate"] == 0.5
     assert restored.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]
     for epoch in range(2):  # continuing both gives identical parameters and learning rates
         _train(model, optimizer, n_epochs=1, seed=40 + epoch, couple=True)
@@ -274,10 +274,12 @@ def test_bad_arguments_raise_errors_naming_them():
     base = torch.optim.SGD([gamma, weight], lr=0.1)
     with pytest.raises(ValueError, match="rule"):
         CoGD(base, [(gamma, weight)], rule="nope")
-    with pytest.raises(ValueError, match="rate"):
-        CoGD(base, [(gamma, weight)], rate=0.0)
-    with pytest.raises(ValueError, match="sparse_quantile"):
-        CoGD(base, [(gamma, weight)], sparse_quantile=1.5)
+    with pytest.raises(ValueError, match="backtrack_rate"):
+        CoGD(base, [(gamma, weight)], backtrack_rate=0.0)
+    with pytest.raises(ValueError, match="coupling_quantiles"):
+        CoGD(base, [(gamma, weight)], coupling_quantiles=(1.5, 0.5))
+    with pytest.raises(ValueError, match="coupling_quantiles"):
+        CoGD(base, [(gamma, weight)], coupling_quantiles=0.5)
     with pytest.raises(ValueError, match=r"pairs\[0\]\[1\]"):
         CoGD(base, [(gamma, weight)], rule="revival")  # axis 1 has 2 units, not 4
     with pytest.raises(TypeError, match="optimizer"):

@@ -35,7 +35,7 @@ def optimizers(module, setup):
     others = [p for p in network.parameters() if p is not mask]
     if setup == "cogd":  # BN-scale coupling around SGD
         cogd = CoGD(torch.optim.SGD(network.parameters(), lr=0.1, momentum=0.9),
-                    conv_bn_pairs(network), sparse_quantile=0.5)
+                    conv_bn_pairs(network), coupling_quantiles=(0.5, 0.5))
         return [cogd], cogd.couple
     if setup == "soft_mask":  # SoftMaskFISTA on the mask, CoGD's revival rule on it
         masks = CoGD(SoftMaskFISTA([mask], lr=0.5, sparsity_weight=0.05), [(mask, next_conv)],

@@ -205,7 +205,7 @@ def test_irda_trains_sparse_linear_regression():
 def test_init_helper_has_zero_mean_and_requested_std():
     generator = torch.Generator().manual_seed(6)
     conv = torch.nn.Conv2d(8, 64, 3)
-    irda_init_(conv, scale=10.0, generator=generator)
+    irda_init_(conv, scale=10.0, random_state=generator)
     fan_in = 8 * 9
     values = conv.weight.detach()
     assert float(values.std()) == pytest.approx(10.0 / math.sqrt(fan_in), rel=0.05)
@@ -214,6 +214,16 @@ def test_init_helper_has_zero_mean_and_requested_std():
     assert bool((conv.bias == 0).all())
     with pytest.raises(ValueError, match="scale"):
         irda_init_(conv, scale=0.0)
+
+
+def test_init_random_state_is_a_seed_or_a_generator_with_the_same_draws():
+    by_seed = irda_init_(torch.nn.Linear(5, 3), scale=2.0, random_state=7).weight
+    generator = torch.Generator().manual_seed(7)
+    by_generator = irda_init_(torch.nn.Linear(5, 3), scale=2.0, random_state=generator).weight
+    assert torch.equal(by_seed, by_generator)
+    for bad in (-1, 1.5, True, "7"):
+        with pytest.raises(ValueError, match="`random_state`"):
+            irda_init_(torch.nn.Linear(5, 3), scale=2.0, random_state=bad)
 
 
 def test_irda_keeps_float32_parameters():

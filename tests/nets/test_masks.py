@@ -2,7 +2,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nets import CoGD, SoftMaskFISTA, compute_mask, mask_pairs, resnet20  # noqa: E402
+from nets import CoGD, SoftMaskFISTA, compute_mask, resnet20  # noqa: E402
 from nets.masks import fista_mask_update  # noqa: E402
 
 
@@ -72,8 +72,8 @@ def test_cogd_revival_on_a_masked_resnet_revives_only_active_partners():
     with torch.no_grad():
         block.mask.weight.zero_()
         block.conv2.weight[:, :8].mul_(10.0)  # channels 0..7 have strong partners
-    optimizer = CoGD(SoftMaskFISTA([m for m, _ in mask_pairs(model)], lr=1.0),
-                     mask_pairs(model), rule="revival")
+    pairs = [(block.mask.weight, block.conv2.weight) for block in model.blocks]
+    optimizer = CoGD(SoftMaskFISTA([m for m, _ in pairs], lr=1.0), pairs, rule="revival")
     report = optimizer.couple()
     assert report.n_flagged[0] == 8
     assert torch.equal(block.mask.weight.detach()[:8], torch.full((8,), 0.75))

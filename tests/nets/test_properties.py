@@ -22,7 +22,6 @@ from tests.properties import (
 torch = pytest.importorskip("torch")
 
 import nets  # noqa: E402
-from nets.pruning import PruningPlan  # noqa: E402
 
 BAD_RATE = st.sampled_from([0, -1.0, float("nan"), float("inf"), True, "0.1", None])
 BAD_WEIGHT = st.sampled_from([-1.0, float("nan"), float("inf"), True, "0.1", None])
@@ -101,9 +100,10 @@ def cogd_calls(draw):
         "rule": Pool(st.sampled_from(["backtrack", "revival"]), st.sampled_from(["x", None])),
         "kernel": Pool(st.sampled_from([None, "linear", "polynomial", "sqrt"]),
                        st.sampled_from(["cubic", 1])),
-        "sparse_quantile": Pool(st.floats(0, 1), st.sampled_from([-0.1, 1.5, float("nan")])),
-        "partner_quantile": Pool(st.floats(0, 1), st.sampled_from([2, "0.5"])),
-        "rate": Pool(st.floats(0.01, 1), st.sampled_from([0, 1.5, -1])),
+        "coupling_quantiles": Pool(st.tuples(st.floats(0, 1), st.floats(0, 1)),
+                                   st.sampled_from([(-0.1, 0.5), (0.5, 1.5), (float("nan"), 0.5),
+                                                    (0.5, 2), (0.5, "0.5"), 0.5, (0.5,)])),
+        "backtrack_rate": Pool(st.floats(0.01, 1), st.sampled_from([0, 1.5, -1])),
         "collapse_below": Pool(st.floats(0, 1), st.sampled_from([-1.0, float("nan"), "x"])),
         "revival": Pool(st.floats(0, 1), st.sampled_from([-0.5, float("inf"), None])),
     }
@@ -165,45 +165,49 @@ def test_binarized_relu_outputs_zeros_and_ones_or_names_the_argument(dtype, shap
 @given(st.sampled_from(["conv", "relu", "linear"]),
        st.sampled_from([(1, 2, 4, 4), (2, 2, 4, 5), (1, 12), (1, 3), (1, 2, 2, 2), (), (1, 0),
                         (1, 2.5), (True, 2), "1x2", (1, -2)]))
-def test_measure_cost_counts_or_names_input_size(kind, input_size):
+def test_measure_cost_counts_or_names_example_inputs(kind, shape):
     model = {"conv": small_model(), "relu": torch.nn.ReLU(),
              "linear": torch.nn.Linear(12, 2)}[kind]
     model.train()
+    try:
+        example_inputs = torch.zeros(shape)
+    except (TypeError, RuntimeError):  # not a shape: passed as it is
+        example_inputs = shape
     fits = {"conv": [(1, 2, 4, 4)], "relu": [(1, 2, 4, 4), (2, 2, 4, 5), (1, 12), (1, 3),
-                                             (1, 2, 2, 2)],
+                                             (1, 2, 2, 2), (), (1, 0)],
             "linear": [(1, 12)]}[kind]
-    bad = set() if input_size in fits else {"input_size"}
+    bad = set() if shape in fits else {"example_inputs"}
 
     def check(cost):
         assert cost.macs >= 0 and cost.parameters == nets.cost.count_parameters(model)
         assert model.training  # the mode is restored
 
-    check_outcome(lambda: nets.measure_cost(model, input_size=input_size), bad, check)
+    check_outcome(lambda: nets.measure_cost(model, example_inputs), bad, check)
 
 
 RESNET = nets.resnet20(soft_mask=True)
 
 
 @property_settings(max_examples=80)
-@given(st.sampled_from(["stages.0.0", "stages.1.2", "stages.0", "nothing"]),
+@given(st.sampled_from(["stages.0.0.conv1", "stages.1.2.conv1", "stages.0", "nothing"]),
        st.lists(st.one_of(st.integers(-2, 40), st.sampled_from([1.5, True, "1", None])),
                 min_size=0, max_size=5),
-       st.booleans(), st.booleans())
-def test_remove_channels_checks_the_plan_and_keeps_modes(block, channels, evaluation, fold):
-    width = 16 if block.startswith("stages.0.") else 32
-    valid = block in ("stages.0.0", "stages.1.2") and bool(channels) and all(
+       st.booleans())
+def test_apply_plan_checks_the_plan_and_keeps_modes(layer, channels, evaluation):
+    pytest.importorskip("torch_pruning")
+    width = 16 if layer.startswith("stages.0.") else 32
+    valid = layer.endswith(".conv1") and bool(channels) and all(
         isinstance(c, int) and not isinstance(c, bool) and 0 <= c < width for c in channels)
     model = RESNET.train(not evaluation)
 
     def check(pruned):
         assert all(m.training != evaluation for m in pruned.modules())
-        kept = pruned.get_submodule(block).conv1.out_channels
-        assert kept == len(set(channels))
+        assert pruned.get_submodule(layer).out_channels == len(set(channels))
         x = torch.randn(1, 3, 8, 8)
         assert pruned(x).shape == (1, 10)
 
-    check_outcome(lambda: nets.remove_channels(model, PruningPlan(keep={block: tuple(channels)}),
-                                               fold_masks=fold),
+    check_outcome(lambda: nets.apply_plan(model, torch.zeros(1, 3, 8, 8),
+                                          nets.PruningPlan(keep={layer: tuple(channels)})),
                   set() if valid else {"plan"}, check)
 
 

@@ -66,7 +66,7 @@ def test_rvscgd_recovers_sparse_teacher_with_fast_step(penalty):
     teacher /= teacher.norm()
     result = rvscgd_toy(teacher, n_patches=5, penalty=penalty, sparsity_weight=1e-5,
                         coupling=4e-3, step_size=1.0, max_iter=200, batch_size=128,
-                        record_every=50, generator=generator)
+                        record_every=50, random_state=generator)
     u = result.sparse_weight
     assert result.angle_sparse[-1] < 0.1
     assert result.angle_sparse[-1] < 0.2 * result.angle_sparse[0]
@@ -86,3 +86,14 @@ def test_rvscgd_rejects_bad_arguments():
         rvscgd_toy(teacher, n_patches=2, penalty="l3")
     with pytest.raises(ValueError, match="teacher"):
         rvscgd_toy(torch.zeros(4), n_patches=2)
+    with pytest.raises(ValueError, match="random_state"):
+        rvscgd_toy(teacher, n_patches=2, random_state=-1)
+
+
+def test_rvscgd_random_state_is_a_seed_or_a_generator_with_the_same_draws():
+    options = dict(n_patches=2, step_size=1.0, max_iter=5, batch_size=8)
+    by_seed = rvscgd_toy(torch.ones(4), random_state=3, **options)
+    by_generator = rvscgd_toy(torch.ones(4), random_state=torch.Generator().manual_seed(3),
+                              **options)
+    assert torch.equal(by_seed.weight, by_generator.weight)
+    assert by_seed.batch_loss == by_generator.batch_loss

@@ -1,11 +1,21 @@
-"""Compact versions of the structures users bring to ``nets.prune`` (torchvision-free).
+"""Compact versions of the structures users bring to :func:`nets.prune` (torchvision-free).
 
 Each follows its torchvision namesake's structure with a few narrow blocks, so that a
-1x3x224x224 forward pass takes milliseconds: :class:`BottleneckResNet` (ResNet-50's bottleneck
-blocks, projection shortcuts, residual additions), :class:`MobileNetV2Style` (inverted residuals,
-depthwise convolutions, ReLU6, linear bottlenecks), :class:`VGGStyle` (conv-BN-ReLU stages,
-flatten into a two-layer linear head) and :class:`DenseNetStyle` (concatenating dense layers, a
-transition, the final ``norm5``). ``benchmarks/prune_latency.py`` times the same models.
+1x3x224x224 forward pass takes milliseconds: :class:`BottleneckResNet` (ResNet-50's
+:class:`Bottleneck` blocks, projection shortcuts, residual additions), :class:`MobileNetV2Style`
+(inverted residuals, depthwise convolutions, ReLU6, linear bottlenecks), :class:`VGGStyle`
+(conv-BN-ReLU stages, flatten into a two-layer linear head) and :class:`DenseNetStyle`
+(concatenating :class:`DenseLayer` s, a transition, the final ``norm5``). ``MODELS`` maps a
+short name to each class; :func:`randomise_batch_norms` gives their BatchNorms non-trivial
+parameters and statistics (so that a wrong slice shows). The tests of :mod:`nets.pruning` and
+``benchmarks/prune_latency.py`` use them.
+
+Examples
+--------
+>>> import torch
+>>> model = randomise_batch_norms(MODELS["vgg_bn"](), random_state=0)
+>>> model.eval()(torch.zeros(1, 3, 64, 64)).shape
+torch.Size([1, 10])
 """
 
 from __future__ import annotations
@@ -13,20 +23,32 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nets.models import InvertedResidual, SoftMask
+from .._checks import as_generator
+from .mobilenet import InvertedResidual, conv_bn_act
 
-
-def conv_bn(in_channels, out_channels, kernel_size=3, stride=1, *, groups=1, activation=nn.ReLU):
-    """``Conv2d`` (no bias) -> ``BatchNorm2d`` -> activation (none when ``activation`` is None)."""
-    layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2,
-                        groups=groups, bias=False), nn.BatchNorm2d(out_channels)]
-    if activation is not None:
-        layers.append(activation(inplace=True))
-    return nn.Sequential(*layers)
+__all__ = [
+    "MODELS",
+    "Bottleneck",
+    "BottleneckResNet",
+    "DenseLayer",
+    "DenseNetStyle",
+    "MobileNetV2Style",
+    "VGGStyle",
+    "randomise_batch_norms",
+]
 
 
 class Bottleneck(nn.Module):
-    """ResNet-50 block: 1x1 reduce, 3x3 (strided), 1x1 expand, plus the shortcut, then ReLU."""
+    """ResNet-50 block: 1x1 reduce, 3x3 (strided), 1x1 expand, plus the shortcut, then ReLU.
+
+    Parameters
+    ----------
+    in_channels, width : int
+        Input channels and inner width; the block outputs ``4 * width`` channels.
+    stride : int, default 1
+        Stride of the 3x3 conv and of the projection shortcut (a 1x1 conv and BatchNorm, present
+        when the stride or the channel count changes).
+    """
 
     expansion = 4
 
@@ -54,7 +76,14 @@ class Bottleneck(nn.Module):
 
 
 class BottleneckResNet(nn.Module):
-    """ResNet-50 layout (7x7 stem, max-pool, bottleneck stages, pooled linear head), narrow."""
+    """ResNet-50 layout (7x7 stem, max-pool, bottleneck stages, pooled linear head), narrow.
+
+    Parameters
+    ----------
+    widths, blocks : sequence of int, default (8, 16, 32) and (2, 2, 2)
+        Inner width and number of :class:`Bottleneck` blocks of each stage.
+    num_classes : int, default 10
+    """
 
     def __init__(self, widths=(8, 16, 32), blocks=(2, 2, 2), num_classes=10):
         super().__init__()
@@ -82,8 +111,14 @@ class BottleneckResNet(nn.Module):
 class MobileNetV2Style(nn.Module):
     """MobileNetV2 layout (strided stem, inverted residuals, 1x1 head conv, dropout, linear).
 
-    The blocks are ``nets.models.InvertedResidual``; the narrow ImageNet-shaped layout is this
-    file's (``nets.MobileNetV2`` is the 32x32 one).
+    The blocks are :class:`~nets.models.mobilenet.InvertedResidual`; the narrow ImageNet-shaped
+    layout is this module's (:class:`nets.MobileNetV2` is the 32x32 one).
+
+    Parameters
+    ----------
+    num_classes : int, default 10
+    last_channels : int, default 64
+        Channels of the final 1x1 conv.
     """
 
     # expand ratio t, output channels c, repeats n, first stride s (torchvision's table, narrow)
@@ -91,12 +126,12 @@ class MobileNetV2Style(nn.Module):
 
     def __init__(self, num_classes=10, last_channels=64):
         super().__init__()
-        layers, in_channels = [conv_bn(3, 8, 3, 2, activation=nn.ReLU6)], 8
+        layers, in_channels = [conv_bn_act(3, 8, 3, 2)], 8
         for t, c, n, s in self.SETTINGS:
             for position in range(n):
                 layers.append(InvertedResidual(in_channels, c, s if position == 0 else 1, t))
                 in_channels = c
-        layers.append(conv_bn(in_channels, last_channels, 1, activation=nn.ReLU6))
+        layers.append(conv_bn_act(in_channels, last_channels, 1))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last_channels, num_classes))
 
@@ -106,7 +141,14 @@ class MobileNetV2Style(nn.Module):
 
 
 class VGGStyle(nn.Module):
-    """VGG-BN layout: conv-BN-ReLU stages with max-pools, flatten, two hidden linear layers."""
+    """VGG-BN layout: conv-BN-ReLU stages with max-pools, flatten, two hidden linear layers.
+
+    Parameters
+    ----------
+    num_classes : int, default 10
+    hidden : int, default 64
+        Units of each hidden linear layer.
+    """
 
     CONFIG = (8, "M", 16, "M", 16, 16, "M", 32, 32, "M", 32, "M")
 
@@ -132,7 +174,13 @@ class VGGStyle(nn.Module):
 
 
 class DenseLayer(nn.Module):
-    """DenseNet-BC layer: BN-ReLU-1x1 conv (4 x growth), BN-ReLU-3x3 conv (growth), concatenated."""
+    """DenseNet-BC layer: BN-ReLU-1x1 conv (4 x growth), BN-ReLU-3x3 conv (growth), concatenated.
+
+    Parameters
+    ----------
+    in_channels, growth : int
+        The layer outputs ``in_channels + growth`` channels (its input, then its new features).
+    """
 
     def __init__(self, in_channels, growth):
         super().__init__()
@@ -148,7 +196,16 @@ class DenseLayer(nn.Module):
 
 
 class DenseNetStyle(nn.Module):
-    """DenseNet layout: stem, dense block, transition, dense block, ``norm5``, pooled linear."""
+    """DenseNet layout: stem, dense block, transition, dense block, ``norm5``, pooled linear.
+
+    Parameters
+    ----------
+    num_classes : int, default 10
+    growth : int, default 8
+    layers : sequence of int, default (3, 3)
+        :class:`DenseLayer` s per dense block; a transition (BN, ReLU, 1x1 conv halving the
+        channels, 2x2 average pooling) follows every block but the last.
+    """
 
     def __init__(self, num_classes=10, growth=8, layers=(3, 3)):
         super().__init__()
@@ -172,8 +229,24 @@ class DenseNetStyle(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-def randomise_batch_norms(model, generator):
-    """Non-trivial BN affine parameters and running statistics (so a wrong slice shows)."""
+def randomise_batch_norms(model, random_state=None):
+    """Random BatchNorm affine parameters and running statistics, in place.
+
+    ``weight ~ U(0.5, 1.5)``, ``bias ~ 0.1 N(0, 1)``, ``running_mean ~ 0.1 N(0, 1)``,
+    ``running_var ~ U(0.5, 1.5)``, drawn in that order for every ``BatchNorm1d`` / ``BatchNorm2d``
+    in ``model.modules()`` order.
+
+    Parameters
+    ----------
+    model : nn.Module
+    random_state : None, int or torch.Generator
+
+    Returns
+    -------
+    nn.Module
+        ``model``.
+    """
+    generator = as_generator(random_state)
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
@@ -183,17 +256,6 @@ def randomise_batch_norms(model, generator):
                 module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
                 module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
     return model
-
-
-def zero_half_of_every_mask(model, generator):
-    """Soft masks in [0.2, 1.2) with half of every mask's entries (chosen at random) at 0."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, SoftMask):
-                n = module.weight.numel()
-                values = torch.rand(n, generator=generator) + 0.2
-                values[torch.randperm(n, generator=generator)[: n // 2]] = 0.0
-                module.weight.copy_(values)
 
 
 MODELS = {"bottleneck_resnet": BottleneckResNet, "mobilenet_v2": MobileNetV2Style,

@@ -1,10 +1,10 @@
-"""CoGD's channel scores as Torch-Pruning importances.
+"""Channel importances: which channels of a dependency group go first.
 
 Torch-Pruning separates *which* channels go (an importance: a callable mapping a dependency
-group to one score per channel) from *how* they are cut (the graph and its pruners). The
-scores CoGD trains are the soft-mask values and the BN scales it couples; here they become
-importances usable with Torch-Pruning's own pruners (``tp.pruner.MetaPruner`` and friends) and
-with :func:`nets.prune`:
+group to one score per channel, the ``tp.importance.Importance`` protocol) from *how* they are
+cut (the graph and its pruners). :func:`nets.prune` takes any importance, Torch-Pruning's own
+(``tp.importance.MagnitudeImportance``, ``BNScaleImportance``, ``TaylorImportance``,
+``LAMPImportance``, ``RandomImportance``, ...) or these:
 
 :class:`SoftMaskImportance`
     ``|m_c|`` of every :class:`~nets.models.SoftMask` in the group (zero-mask channels first).
@@ -12,12 +12,14 @@ with :func:`nets.prune`:
     ``|x_c|`` of the sparse variables a :class:`nets.CoGD` couples: the soft masks
     (``rule="revival"``) or the BN scales ``gamma`` (``rule="backtrack"``, network slimming's
     rule, on the scales the backtracking kept alive).
+:class:`ScoreImportance`
+    Precomputed per-channel scores, keyed by module name.
 
-Both reduce a group by :func:`group_channel_scores`: the mean over the scored layers of the
-group, in the group's root channel order. A group without a scored layer gets ``None``, which
-Torch-Pruning's pruners read as "leave this group alone".
-
-The module needs ``torch-pruning`` (the ``nets`` extra).
+All three reduce a group by :func:`group_channel_scores`: the mean over the scored layers of
+the group, in the group's root channel order. A group without a scored layer gets ``None``,
+which Torch-Pruning's pruners and :func:`nets.prune` read as "leave this group alone". They
+are plain callables (no Torch-Pruning needed to build them), usable with Torch-Pruning's own
+pruners (``tp.pruner.MetaPruner`` and friends) as well.
 """
 
 from __future__ import annotations
@@ -27,16 +29,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .cogd import CoGD
-from .models import SoftMask
+from .._checks import check_module, describe
+from ..cogd import CoGD
+from ..models import SoftMask
+from .graph import is_output_item
 
-try:
-    import torch_pruning as tp
-except ImportError as error:  # pragma: no cover - the nets extra installs it
-    raise ImportError("nets.importance needs torch-pruning 1.6 (pip install "
-                      "'torch-pruning>=1.6,<1.7', or the `nets` extra of cogd)") from error
-
-__all__ = ["CoGDImportance", "SoftMaskImportance", "group_channel_scores"]
+__all__ = ["CoGDImportance", "ScoreImportance", "SoftMaskImportance", "group_channel_scores"]
 
 
 def group_channel_scores(group, score_of: Callable[[nn.Module], Tensor | None]):
@@ -63,10 +61,9 @@ def group_channel_scores(group, score_of: Callable[[nn.Module], Tensor | None]):
     total = torch.zeros(max(root) + 1, dtype=torch.float64)
     count = torch.zeros_like(total)
     for item in group:
-        dep = item.dep
-        if dep.handler.__name__ != "prune_out_channels":  # a consumer's input channels
+        if not is_output_item(item):  # a consumer's input channels
             continue
-        scores = score_of(dep.target.module)
+        scores = score_of(item.dep.target.module)
         if scores is None:
             continue
         roots = torch.tensor(item.root_idxs, dtype=torch.long)
@@ -83,7 +80,7 @@ def _soft_mask_values(module):
     return module.weight if isinstance(module, SoftMask) else None
 
 
-class SoftMaskImportance(tp.importance.Importance):
+class SoftMaskImportance:
     """Channel importance = ``|m_c|``, the values of the soft masks in the group.
 
     A channel held by several masks (a residual group, a mask after a BatchNorm that reads
@@ -94,7 +91,7 @@ class SoftMaskImportance(tp.importance.Importance):
     --------
     >>> import torch
     >>> import torch_pruning as tp
-    >>> from nets.graph_pruning import SoftMaskPruner
+    >>> from nets.pruning.mask_pruner import SoftMaskPruner
     >>> model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 1), SoftMask(3), torch.nn.Conv2d(3, 1, 1))
     >>> with torch.no_grad():
     ...     _ = model[1].weight.copy_(torch.tensor([0.5, 0.0, 2.0]))
@@ -109,7 +106,7 @@ class SoftMaskImportance(tp.importance.Importance):
         return group_channel_scores(group, _soft_mask_values)
 
 
-class CoGDImportance(tp.importance.Importance):
+class CoGDImportance:
     """Channel importance = ``|x_c|`` of the sparse variables coupled by a :class:`nets.CoGD`.
 
     Parameters
@@ -142,3 +139,73 @@ class CoGDImportance(tp.importance.Importance):
             return weight if id(weight) in coupled else None
 
         return group_channel_scores(group, score_of)
+
+
+class ScoreImportance:
+    """Channel importance from precomputed scores, keyed by module name.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model the names refer to (as in ``model.named_modules()``); pass the same model to
+        :func:`nets.prune`.
+    scores : dict of str to Tensor of shape (n_channels,)
+        Per-channel scores of any conv or linear layer (its output channels), BatchNorm or
+        :class:`~nets.models.SoftMask` of the model. A channel scores the mean ``|score|`` over
+        the scored layers of its group; groups without a score are not pruned.
+
+    Attributes
+    ----------
+    modules : dict of str to nn.Module
+        The scored modules by name.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module or ``scores`` not a dict.
+    ValueError
+        If a key names no conv, linear, BatchNorm or SoftMask module of the model, or its
+        scores are not a finite real tensor with one entry per channel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(),
+    ...                             torch.nn.Conv2d(4, 2, 3))
+    >>> importance = ScoreImportance(model, {"0": torch.tensor([3.0, 1.0, 0.0, 2.0])})
+    >>> list(importance.modules)
+    ['0']
+    """
+
+    def __init__(self, model: nn.Module, scores: dict):
+        check_module("model", model)
+        if not isinstance(scores, dict):
+            raise TypeError(f"`scores` must be a dict of module names to tensors, got "
+                            f"{type(scores).__name__}")
+        named = dict(model.named_modules())
+        self.modules, self._scores = {}, {}
+        for name, values in scores.items():
+            module = named.get(name) if isinstance(name, str) else None
+            width = _channel_count(module)
+            if width is None:
+                raise ValueError(f"`scores` key {name!r} must name a conv, linear, BatchNorm or "
+                                 "SoftMask module of the model")
+            if not isinstance(values, Tensor) or values.shape != (width,) \
+                    or values.dtype.is_complex or not bool(torch.isfinite(values).all()):
+                raise ValueError(f"`scores[{name!r}]` must be a finite real tensor of shape "
+                                 f"({width},), got {describe(values)}")
+            self.modules[name] = module
+            self._scores[module] = values
+
+    def __call__(self, group):
+        return group_channel_scores(group, self._scores.get)
+
+
+def _channel_count(module) -> int | None:
+    """Output channels of a conv, linear, BatchNorm or SoftMask module (None otherwise)."""
+    if isinstance(module, SoftMask):
+        return module.weight.shape[0]
+    for attribute in ("out_channels", "out_features", "num_features"):
+        if isinstance(getattr(module, attribute, None), int):
+            return getattr(module, attribute)
+    return None
