@@ -16,7 +16,9 @@ from .backend import array_module
 from .coding import SparseCode, admm_sparse_code, objective_terms
 from .estimator import ConvolutionalDictionary
 from .fista import fista_sparse_code
-from .learn import LearnedDictionary, LearningOptions, learn_dictionary
+from .learn import learn_dictionary
+from .options import LearningOptions
+from .state import LearnedDictionary
 
 __all__ = [
     "ConvolutionalDictionary",

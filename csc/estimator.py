@@ -8,16 +8,12 @@ format of :mod:`csc.persistence`.
 import inspect
 
 from .backend import array_module, check_memory, is_dask_array, to_numpy
+from .chunk import encode_signal, filter_spectra
 from .coding import objective_terms
 from .fourier import crop_signal, spatial, spectra, synthesize
 from .images import as_array, prepare_signal
-from .learn import (
-    LEARNING_COPIES,
-    LearningOptions,
-    encode_signal,
-    filter_spectra,
-    learn_dictionary,
-)
+from .learn import learn_dictionary
+from .options import LEARNING_COPIES, LearningOptions
 from .persistence import load_dictionary, save_dictionary
 from .validation import check_int
 

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from csc.coding import objective_terms
-from csc.dictionary import DictionaryState, admm_dictionary_update, image_groups
+from csc.dictionary import admm_dictionary_update, image_groups
 from csc.fourier import filter_adjoint, spatial, spectra, synthesize
 from csc.prox import filter_support_mask, project_filters
+from csc.state import DictionaryState
 
 
 def dictionary_problem(seed=0, n_images=3, size=14, n_filters=4, s=4):
