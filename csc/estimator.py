@@ -11,7 +11,7 @@ from .backend import array_module, check_memory, is_dask_array, to_numpy
 from .chunk import encode_signal, filter_spectra
 from .coding import objective_terms
 from .fourier import crop_signal, spatial, spectra, synthesize
-from .images import as_array, prepare_signal
+from .images import ImageLayout, as_array, prepare_signal
 from .learn import learn_dictionary
 from .options import LEARNING_COPIES, LearningOptions
 from .persistence import load_dictionary, save_dictionary
@@ -235,7 +235,10 @@ class ConvolutionalDictionary:
 
         Returns
         -------
-        ndarray of shape (n_images, Hp - s + 1, Wp - s + 1) (channels last when colour)
+        ndarray of shape (n_images, Hp - s + 1, Wp - s + 1), or with the colour axis where
+        ``channel_axis`` puts it in a stack of images
+            The layout :meth:`fit` and :meth:`encode` take: ``decode(encode(images))`` has the
+            shape of ``images`` (a stack; a single image comes back as a stack of one).
         """
         self._check_fitted()
         codes = self._checked_codes(codes)
@@ -244,7 +247,7 @@ class ConvolutionalDictionary:
         filters_hat = self._filters_hat(grid, codes.dtype, xp)
         images = crop_signal(spatial(synthesize(filters_hat, spectra(codes, xp=xp), xp=xp), grid,
                                      xp=xp), self.filter_size)
-        return images[:, 0] if self.channel_axis is None else xp.moveaxis(images, 1, -1)
+        return ImageLayout.of_stack(images.shape, self.channel_axis).from_internal(images, xp=xp)
 
     def objective(self, images, codes, mask=None):
         """Objective ``F`` (SPEC 1) of codes for images with the learned filters, as a float."""
