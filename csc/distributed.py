@@ -49,7 +49,7 @@ from .outer_loop import fingerprint, initial_dictionary, iteration_hook, progres
 from .state import LearnedDictionary, load_state, save_state
 
 __all__ = ["active_client", "check_image_axis", "learn_dictionary_distributed",
-           "encode_distributed"]
+           "codes_as_dask_array", "encode_distributed"]
 
 
 def active_client():
@@ -73,6 +73,15 @@ def check_image_axis(images, mask=None):
     if mask is not None and mask.shape[:1] != images.shape[:1]:
         raise ValueError(f"`mask` must have the image axis of `images` first "
                          f"({images.shape[0]}), got shape {mask.shape}")
+
+
+def codes_as_dask_array(codes, groups):
+    """Codes ``(n_images, ...)`` computed in this process as a dask array with one chunk per
+    group (slices of the image axis), as a distributed fit returns them."""
+    import dask.array as da
+
+    sizes = tuple(group.stop - group.start for group in groups)
+    return da.from_array(codes, chunks=(sizes,) + tuple((n,) for n in codes.shape[1:]))
 
 
 def _one_thread(function, *args, **kwargs):

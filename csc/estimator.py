@@ -101,7 +101,8 @@ class ConvolutionalDictionary:
         time of each outer iteration's steps, ``dictionary_seconds``, ``coupling_seconds`` and
         ``coding_seconds``.
     codes_ : ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
-        Codes of the training images at the end of ``fit``.
+        Codes of the training images at the end of ``fit``, in the images' array type (NumPy,
+        CuPy, or a ``dask.array.Array`` for dask images).
 
     Examples
     --------
@@ -168,8 +169,8 @@ class ConvolutionalDictionary:
             NumPy or CuPy; float32/float64 kept, integers scaled to [0, 1] (or [-1, 1]) in
             float32 (:func:`csc.images.as_float`). Or a ``dask.array.Array`` with the image
             axis first: learned on the active ``distributed.Client``'s workers, one group of
-            ``group_size`` images per task (:mod:`csc.distributed`); ``codes_`` is then a dask
-            array.
+            ``group_size`` images per task (:mod:`csc.distributed`), or without a client
+            computed and learned from in this process; ``codes_`` is a dask array either way.
         mask : ndarray of the shape of ``images`` (or without the channel axis), or None
             1 (True) where a pixel is observed, 0 where it is missing.
 

@@ -11,12 +11,13 @@ of :mod:`csc.chunk` on one chunk of every image).
 
 import os
 import time
+from dataclasses import replace
 
 from .backend import check_memory, is_dask_array
 from .chunk import coding_step
 from .coding import CodingState, objective_terms
 from .coupling import couple_dictionary
-from .dictionary import admm_dictionary_update
+from .dictionary import admm_dictionary_update, image_groups
 from .fourier import crop_filters, pad_filters, spectra
 from .images import prepare_signal
 from .options import LEARNING_COPIES, LearningOptions
@@ -66,6 +67,8 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
     Returns
     -------
     LearnedDictionary
+        Its ``codes`` have the images' array type: NumPy or CuPy, or for a dask array a dask
+        array (one chunk per group of the dictionary step), with or without a client.
 
     Raises
     ------
@@ -105,8 +108,11 @@ def learn_dictionary(images, mask=None, *, n_filters=100, filter_size=11, option
     if client is not None:
         return distributed.learn_dictionary_distributed(images, mask, client=client,
                                                         **arguments)
-    return _learn_in_process(images.compute(), mask.compute() if is_dask_array(mask) else mask,
-                             **arguments)
+    result = _learn_in_process(images.compute(),
+                               mask.compute() if is_dask_array(mask) else mask, **arguments)
+    n_images = result.codes.shape[0]
+    groups = image_groups(n_images, options.images_per_group or n_images)
+    return replace(result, codes=distributed.codes_as_dask_array(result.codes, groups))
 
 
 def _learn_in_process(images, mask, *, n_filters, filter_size, options, channel_axis,
