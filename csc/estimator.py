@@ -14,7 +14,7 @@ from .fourier import crop_signal, spatial, spectra, synthesize
 from .images import ImageLayout, as_array, prepare_signal
 from .learn import learn_dictionary
 from .options import LEARNING_COPIES, LearningOptions
-from .persistence import load_dictionary, save_dictionary
+from .persistence import read_dictionary_file, save_dictionary
 from .validation import check_int
 
 __all__ = ["ConvolutionalDictionary"]
@@ -281,7 +281,7 @@ class ConvolutionalDictionary:
             The file cannot be read, is not a dictionary file, or its parameters do not match
             its filters (naming the file).
         """
-        filters, params, history = load_dictionary(path)
+        filters, params, history = read_dictionary_file(path)
         valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
         unknown = sorted(set(params) - valid)
         if unknown:
