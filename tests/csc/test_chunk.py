@@ -18,24 +18,18 @@ from csc.chunk import (
 from csc.coding import CodingState, admm_sparse_code, objective_terms
 from csc.dictionary import admm_dictionary_update, group_bounds, group_penalties, image_groups
 from csc.fourier import crop_filters, pad_filters, spectra
-from csc.prox import filter_support_mask, project_filters
+from csc.prox import project_filters
 from csc.state import DictionaryState
+
+from .helpers import dictionary_problem
 
 S = 4
 
 
-def problem(seed=0, n_images=5, size=12, n_filters=3):
-    rng = np.random.default_rng(seed)
-    grid = (size + S - 1,) * 2
-    codes = rng.standard_normal((n_images, n_filters) + grid) * (
-        rng.random((n_images, n_filters) + grid) < 0.1)
-    signal = np.zeros((n_images, 1) + grid)
-    signal[..., S - 1:, S - 1:] = rng.standard_normal((n_images, 1, size, size))
-    weights = np.zeros_like(signal)
-    weights[..., S - 1:, S - 1:] = rng.random((n_images, 1, size, size)) > 0.2
-    support = filter_support_mask(grid, S, dtype=np.float64, xp=np)
-    filters = project_filters(rng.standard_normal((n_filters, 1) + grid), support, xp=np)
-    return signal * weights, weights, codes, filters, support
+def problem(seed=0):
+    signal, weights, codes, state, support = dictionary_problem(seed, n_images=5, size=12,
+                                                                n_filters=3, s=S)
+    return signal, weights, codes, state.filters, support
 
 
 def chunks_of(signal, weights, codes, parts):
