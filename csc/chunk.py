@@ -6,9 +6,9 @@ everything that is per image: the padded signal and weights, the codes with the 
 splits and duals, the dictionary step's data split and dual, and the duals of its groups'
 filter copies. As dask-glm runs one local update on every chunk of an array (a NumPy array
 being one chunk), the in-process fit runs these functions on one chunk holding every group
-(:func:`csc.dictionary.admm_dictionary_update`, :func:`csc.learn.alternating_minimization`) and
-a Dask fit (:mod:`csc.distributed`) runs them as tasks, one chunk each, its driver combining
-what they return.
+(:func:`csc.dictionary.admm_dictionary_update`,
+:func:`csc.learn.alternating_minimization`) and a Dask fit (:mod:`csc.distributed`) runs them as
+tasks, one chunk each, its driver (:mod:`csc.driver`) combining what they return.
 
 - The steps work on spectra (kernels: the caller validates): :func:`dictionary_factors` and
   :func:`dictionary_iteration` (the dictionary step), :func:`coding_step`, and

@@ -1,6 +1,6 @@
 """The driver of a Dask fit: the outer loop over the futures of the chunks of images.
 
-:class:`Driver` runs :func:`csc.learn.alternating_minimization`'s loop with the tasks of
+:class:`Driver` runs the loop of :func:`csc.learn.alternating_minimization` with the tasks of
 :mod:`csc.chunk` on the chunks' futures, through the cluster view of :mod:`csc.distributed`
 (which builds the chunks and returns the result): the filters and the history stay here; the
 dictionary step's consensus average and projection, the coupling rule on the chunks' sums and

@@ -87,7 +87,7 @@ class ConvolutionalDictionary:
         resumes from it when it exists and matches the problem.
     progress : bool, default False
         Show a progress bar (tqdm) over outer iterations.
-    callback : callable(csc.learn.LearningState) -> bool, optional
+    callback : callable(csc.state.LearningState) -> bool, optional
         Called after every outer iteration; returning True stops.
 
     Attributes
