@@ -128,7 +128,7 @@ def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, rec
         Arrays of other shapes or dtypes, or a negative ``sparsity_weight`` (naming it).
     """
     check_coding_arguments(signal, weights, filters_hat, sparsity_weight=sparsity_weight,
-                            codes=codes, reconstruction=reconstruction, xp=xp)
+                           codes=codes, reconstruction=reconstruction, xp=xp)
     if reconstruction is None:
         reconstruction = reconstruct_spatial(filters_hat, codes, signal.shape[-2:], xp=xp)
     residual = reconstruction - signal

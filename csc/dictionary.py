@@ -19,7 +19,7 @@ add ``n_groups n_filters n_channels`` spectra of memory.
 
 The steps are those of :mod:`csc.chunk` (:func:`csc.chunk.dictionary_factors`,
 :func:`csc.chunk.dictionary_iteration`) on one chunk of every group; a Dask fit runs the same
-steps on one chunk per task and projects the average on its driver (:mod:`csc.distributed`).
+steps on one chunk per task and projects the average on its driver (:mod:`csc.driver`).
 """
 
 from .chunk import dictionary_factors, dictionary_iteration

@@ -11,6 +11,7 @@ goes through the view.
 import operator
 import time
 from dataclasses import replace
+from itertools import accumulate
 
 import numpy as np
 
@@ -66,9 +67,13 @@ class Driver:
         self.chunks = chunks
         self.dictionaries = None
         self.chunk_groups = chunk_groups
-        rho_groups = iter(group_penalties([g for part in chunk_groups for g in part],
-                                          options.dictionary_penalty[1]))
-        self.rho_groups = [[next(rho_groups) for _ in part] for part in chunk_groups]
+        starts = list(accumulate((len(part) for part in chunk_groups[:-1]), initial=0))
+        # each chunk's groups among all groups, and their filter penalties rho_g
+        self.group_indices = [slice(start, start + len(part))
+                              for start, part in zip(starts, chunk_groups, strict=True)]
+        rho = group_penalties([group for part in chunk_groups for group in part],
+                              options.dictionary_penalty[1])
+        self.rho_groups = [rho[indices] for indices in self.group_indices]
         self.options = options
         self.filter_size = filter_size
         self.grid = tuple(grid)
@@ -218,15 +223,12 @@ class Driver:
     def resume(self, state):
         """Continue from a checkpoint's state: each chunk's share goes to its worker."""
         duals = state.dictionary.filters_dual
-        n_groups = sum(len(part) for part in self.chunk_groups)
-        if duals is not None and duals.shape[0] != n_groups:
+        if duals is not None and duals.shape[0] != self.group_indices[-1].stop:
             duals = None  # written with other groups: the copies' duals restart
         loaded, self.chunks, self.dictionaries = self.chunks, [], []
-        first_group = 0
-        for chunk, part in zip(loaded, self.chunk_groups, strict=True):
+        for chunk, part, groups in zip(loaded, self.chunk_groups, self.group_indices,
+                                       strict=True):
             span = slice(part[0].start, part[-1].stop)
-            groups = slice(first_group, first_group + len(part))
-            first_group = groups.stop
 
             def share(value, span=span):
                 return None if value is None else value[span]
