@@ -52,14 +52,15 @@ def training_images():
 
 def traffic_counter():
     """Count what the driver sends (constants, task arguments) and gathers, by patching
-    ``csc.distributed._Cluster`` (``dask.sizeof`` of each object)."""
+    ``csc.distributed._Cluster`` and ``csc.driver._add_terms`` (``dask.sizeof`` of each
+    object)."""
     from dask.sizeof import sizeof
 
-    from csc import distributed
+    from csc import distributed, driver
 
     counts = {"to_workers": 0, "from_workers": 0}
     constant, split, gather_terms = (distributed._Cluster.constant, distributed._Cluster.split,
-                                     distributed._add_terms)
+                                     driver._add_terms)
 
     def counted_constant(self, value):
         counts["to_workers"] += sizeof(value)
@@ -76,7 +77,7 @@ def traffic_counter():
 
     distributed._Cluster.constant = counted_constant
     distributed._Cluster.split = counted_split
-    distributed._add_terms = counted_terms
+    driver._add_terms = counted_terms
     return counts
 
 

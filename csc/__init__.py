@@ -13,9 +13,12 @@ Notation (the only mathematical short names allowed in this package)
 """
 
 from .backend import array_module
-from .coding import SparseCode, admm_sparse_code, fista_sparse_code, objective_terms
+from .coding import SparseCode, admm_sparse_code, objective_terms
 from .estimator import ConvolutionalDictionary
-from .learn import LearnedDictionary, LearningOptions, learn_dictionary
+from .fista import fista_sparse_code
+from .learn import learn_dictionary
+from .options import LearningOptions
+from .state import LearnedDictionary
 
 __all__ = [
     "ConvolutionalDictionary",

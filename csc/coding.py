@@ -1,10 +1,12 @@
-"""Convolutional sparse coding with the filters fixed: ADMM and FISTA, masked, batched.
+"""Convolutional sparse coding with the filters fixed: ADMM, masked, batched.
 
 Problem (on the padded grid, see :mod:`csc.fourier`)::
 
     min_X  1/2 sum W * (S - sum_k d_k (*) X_k)^2 + lam * ||X||_1
 
-with ``W`` the data weights (mask, zero on the padding).
+with ``W`` the data weights (mask, zero on the padding). Also what the FISTA solver
+(:mod:`csc.fista`) shares with ADMM: the result type, the objective, the synthesis of ``D X``
+from sparse codes and the argument checks.
 """
 
 import math
@@ -13,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _kernels
-from ._kernels import fista_update, gram, shrink_dual_update
+from ._kernels import gram, shrink_dual_update
 from .backend import array_module
 from .fourier import analyze, crop_filters, spatial, spectra, synthesize
 from .linalg import apply_capacitance, capacitance_inverse
-from .prox import masked_data_prox
+from .prox import data_split_update
 from .validation import (
     check_bool,
     check_callable,
@@ -32,9 +34,11 @@ __all__ = [
     "CodingState",
     "SparseCode",
     "admm_sparse_code",
-    "fista_sparse_code",
     "objective_terms",
     "reconstruct_spatial",
+    "code_synthesizer",
+    "SPARSE_SYNTHESIS_BUDGET",
+    "check_coding_arguments",
 ]
 
 
@@ -123,8 +127,8 @@ def objective_terms(signal, weights, filters_hat, codes, *, sparsity_weight, rec
     ValueError, TypeError
         Arrays of other shapes or dtypes, or a negative ``sparsity_weight`` (naming it).
     """
-    _check_coding_arguments(signal, weights, filters_hat, sparsity_weight=sparsity_weight,
-                            codes=codes, reconstruction=reconstruction, xp=xp)
+    check_coding_arguments(signal, weights, filters_hat, sparsity_weight=sparsity_weight,
+                           codes=codes, reconstruction=reconstruction, xp=xp)
     if reconstruction is None:
         reconstruction = reconstruct_spatial(filters_hat, codes, signal.shape[-2:], xp=xp)
     residual = reconstruction - signal
@@ -185,7 +189,7 @@ def admm_sparse_code(
     doi:10.1561/2200000016. Wohlberg, "Efficient Algorithms for Convolutional Sparse
     Representations", IEEE TIP 2016, doi:10.1109/TIP.2015.2495260.
     """
-    _check_coding_arguments(**locals())  # O(1): shapes, dtypes and scalars only
+    check_coding_arguments(**locals())  # O(1): shapes, dtypes and scalars only
     grid = signal.shape[-2:]
     n_images, n_channels = signal.shape[:2]
     if state is None:
@@ -198,7 +202,7 @@ def admm_sparse_code(
     filter_gram = gram(xp.swapaxes(filters_hat, 0, 1), xp=xp)  # D D^H, (n_channels,) * 2 + freq
     inverse = capacitance_inverse(filter_gram, rho_sparse / rho_data, xp=xp)
     threshold = sparsity_weight / rho_sparse
-    synthesize_codes = _code_synthesizer(filters_hat, filter_size, grid, xp=xp)
+    synthesize_codes = code_synthesizer(filters_hat, filter_size, grid, xp=xp)
     history = {"primal_residual": [], "dual_residual": []}
     converged = False
     DY2_hat = synthesize_codes(Y2, xp.count_nonzero(Y2, axis=-1))
@@ -211,10 +215,9 @@ def admm_sparse_code(
         w_hat = (rho_data * B_hat - q) / rho_sparse
         correlation = spatial(analyze(filters_hat, w_hat, xp=xp), grid, xp=xp)
         DX = spatial(q / rho_data, grid, xp=xp)
-        DX_relaxed = relaxation * DX + (1 - relaxation) * Y1
         Y1_old = Y1
-        Y1 = masked_data_prox(DX_relaxed + U1, masked_signal, weights, rho_data, xp=xp)
-        U1 = U1 + DX_relaxed - Y1
+        Y1, U1 = data_split_update(DX, Y1, U1, masked_signal, weights, rho=rho_data,
+                                   relaxation=relaxation, xp=xp)
         if tol is not None:
             X, Y2_old = Y2 - U2 + correlation, Y2.copy()
         # D v for v = Y2 + (1 - a) U2 + a D^H w, then D U2_new = D v - D Y2_new
@@ -245,10 +248,13 @@ def admm_sparse_code(
 SPARSE_SYNTHESIS_BUDGET = 2.0
 
 
-def _code_synthesizer(filters_hat, filter_size, grid, *, xp):
+def code_synthesizer(filters_hat, filter_size, grid, *, xp):
     """Return ``(codes, row_nnz) -> spectrum of D codes``, sparse spatial or by FFT.
 
-    ``row_nnz`` counts the non-zero codes of every row (last axis).
+    ``row_nnz`` counts the non-zero codes of every row (last axis). The scatter
+    (:func:`csc._kernels.sparse_synthesis`) is used on NumPy with ``filter_size`` given, while
+    the codes are sparse enough (:data:`SPARSE_SYNTHESIS_BUDGET`); the ADMM and FISTA solvers
+    synthesise their iterates with it.
     """
 
     codes_hat = None  # the codes' spectra, one buffer for every call
@@ -294,121 +300,13 @@ def _relative_residuals(filters_hat, primal, split_a, split_b, dual, dual_scale,
     return relative_primal, relative_dual
 
 
-def fista_sparse_code(
-    signal, weights, filters_hat, *, sparsity_weight, max_iter=100, tol=None,
-    non_negative=False, initial_codes=None, callback=None, filter_size=None, step_scale=1.0, xp,
-):
-    """Masked convolutional sparse coding by FISTA.
-
-    Kernel: the caller validates inputs. The gradient of the data term is
-    ``D^T (W (D Y - S))`` at the extrapolated point ``Y = X_k + b (X_k - X_{k-1})``; the step is
-    ``step_scale / L`` with ``L = max_f lambda_max(A_f A_f^H)`` bounded by the trace
-    ``sum_{k,c} |d_hat_{k,c,f}|^2``, exact for one channel (and an upper bound for ``W <= 1``).
-    ``D Y = D X_k + b (D X_k - D X_{k-1})`` by linearity, and ``D X_k`` is synthesised from the
-    sparse codes (as in :func:`admm_sparse_code`), so an iteration takes one code-size FFT (the
-    inverse one of ``D^T``).
-
-    With missing pixels the data term's Lipschitz constant is smaller than ``L`` (about half of
-    it when half the pixels are missing at random), so a step above ``1 / L`` converges faster.
-    ``step_scale > 1`` tries such a step and checks, at every iteration, the quadratic upper bound
-    that FISTA's convergence rests on, ``f(X+) <= f(Y) + <grad f(Y), X+ - Y> + ||X+ - Y||^2 /
-    (2 step)`` (its terms come out of the update kernel and the synthesis at no extra FFT); when
-    it fails, the step is halved (down to ``1 / L``, where it always holds) and the momentum is
-    restarted (Beck and Teboulle 2009, sec. 4, with the backtracking done lazily).
-
-    Parameters
-    ----------
-    signal, weights, filters_hat, sparsity_weight, non_negative
-        As in :func:`admm_sparse_code`.
-    max_iter : int
-    tol : float or None
-        Stop when ``||X_new - X|| <= tol * ||X_new||``.
-    initial_codes : ndarray of shape (n_images, n_filters, Hp, Wp) or None
-    callback : callable(int) or None
-        Called with the iteration number after every iteration (progress reporting).
-    filter_size : int or None
-        As in :func:`admm_sparse_code`: enables the sparse synthesis of ``D X``.
-    step_scale : float in [1, 4]
-        First step ``step_scale / L``; 1 is the classical, always valid step.
-
-    Returns
-    -------
-    SparseCode
-        ``reconstruction`` is ``D X`` of the returned codes on the padded grid; ``history`` has
-        the ``step_scale`` in force at every iteration.
-
-    References
-    ----------
-    Beck and Teboulle, "A Fast Iterative Shrinkage-Thresholding Algorithm", SIAM J. Imaging
-    Sciences 2009, doi:10.1137/080716542.
-    """
-    _check_coding_arguments(**locals())  # O(1): shapes, dtypes and scalars only
-    grid = signal.shape[-2:]
-    lipschitz = max(float(xp.max(xp.sum((filters_hat * filters_hat.conj()).real, axis=(0, 1)))),
-                    1e-30)
-    scale = float(step_scale)
-    if initial_codes is None:
-        initial_codes = xp.zeros((signal.shape[0], filters_hat.shape[0]) + tuple(grid),
-                                 signal.dtype)
-    codes = xp.array(initial_codes, dtype=signal.dtype, copy=True, order="C")
-    momentum = codes.copy()
-    synthesize_codes = _code_synthesizer(filters_hat, filter_size, grid, xp=xp)
-    DX = spatial(synthesize_codes(codes, xp.count_nonzero(codes, axis=-1)), grid, xp=xp)
-    DY = DX
-    adjoint_hat = filters_hat.conj()
-    history = {"step_scale": []}
-    t, converged = 1.0, False
-    # code-size buffers written at every iteration (fresh arrays would be fresh pages each time)
-    gradient_hat = gradient = None
-    for n_iter in range(1, max_iter + 1):
-        difference = DY - signal
-        residual = weights * difference
-        gradient_hat = analyze(adjoint_hat, spectra(residual, xp=xp), conjugated=True, xp=xp,
-                               out=gradient_hat)
-        gradient = spatial(gradient_hat, grid, xp=xp, out=gradient)
-        t, t_prev = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t)), t
-        inertia = (t_prev - 1.0) / t
-        previous = codes.copy() if tol is not None else None
-        step = scale / lipschitz
-        row_nnz, along, squared = fista_update(
-            codes, momentum, xp.ascontiguousarray(gradient, dtype=signal.dtype), step=step,
-            threshold=step * sparsity_weight, inertia=inertia, non_negative=non_negative, xp=xp)
-        history["step_scale"].append(scale)
-        DX_previous, DX = DX, spatial(synthesize_codes(codes, row_nnz), grid, xp=xp)
-        if scale > 1 and _above_quadratic_bound(DX, DY, signal, weights, residual, difference,
-                                                along, squared, step, xp=xp):
-            scale, t, DY = max(scale / 2, 1.0), 1.0, DX  # smaller step, momentum restarted
-            momentum[...] = codes
-        else:
-            DY = DX + inertia * (DX - DX_previous)
-        if tol is not None:
-            change = float(xp.linalg.norm(codes - previous))
-            converged = change <= tol * max(float(xp.linalg.norm(codes)), 1e-30)
-        if callback is not None:
-            callback(n_iter)
-        if converged:
-            break
-    return SparseCode(codes, n_iter, converged, history=history, reconstruction=DX)
-
-
-def _above_quadratic_bound(DX, DY, signal, weights, residual, difference, along, squared, step,
-                           *, xp):
-    """Whether ``f(X) > f(Y) + along + squared / (2 step)`` for ``f = 1/2 ||W^1/2 (D . - S)||^2``
-    (``residual = W (DY - S)``, ``difference = DY - S``), with a relative tolerance for rounding."""
-    data_y = 0.5 * float(xp.sum(residual * difference, dtype=xp.float64))
-    new_difference = DX - signal
-    data_x = 0.5 * float(xp.sum(weights * new_difference * new_difference, dtype=xp.float64))
-    bound = data_y + along + squared / (2 * step)
-    return data_x > bound + 1e-6 * abs(bound)
-
-
-def _check_coding_arguments(signal, weights, filters_hat, *, sparsity_weight, xp, max_iter=1,
-                            tol=None, non_negative=False, rho_data=1.0, rho_sparse=1.0,
-                            relaxation=1.0, state=None, filter_size=None, initial_codes=None,
-                            callback=None, step_scale=1.0, codes=None, reconstruction=None):
-    """Arguments of :func:`admm_sparse_code` / :func:`fista_sparse_code` (and, with ``codes``,
-    of :func:`objective_terms`): shapes, dtypes and scalars, in constant time, no pass over the
-    arrays, so the learner's inner calls pay nothing.
+def check_coding_arguments(signal, weights, filters_hat, *, sparsity_weight, xp, max_iter=1,
+                           tol=None, non_negative=False, rho_data=1.0, rho_sparse=1.0,
+                           relaxation=1.0, state=None, filter_size=None, initial_codes=None,
+                           callback=None, step_scale=1.0, codes=None, reconstruction=None):
+    """Arguments of :func:`admm_sparse_code` / :func:`csc.fista.fista_sparse_code` (and, with
+    ``codes``, of :func:`objective_terms`): shapes, dtypes and scalars, in constant time, no pass
+    over the arrays, so the learner's inner calls pay nothing.
 
     Raises
     ------

@@ -16,37 +16,18 @@ One group is the exact filter update (Woodbury), whose factoring costs ``O(n_ima
 and memory ``O(n_images^2)`` per frequency; with groups of a fixed size (1: one copy per image,
 Sherman-Morrison) cost and memory per image do not grow with the number of images, and the copies
 add ``n_groups n_filters n_channels`` spectra of memory.
+
+The steps are those of :mod:`csc.chunk` (:func:`csc.chunk.dictionary_factors`,
+:func:`csc.chunk.dictionary_iteration`) on one chunk of every group; a Dask fit runs the same
+steps on one chunk per task and projects the average on its driver (:mod:`csc.driver`).
 """
 
-from dataclasses import dataclass
-
-from ._kernels import consensus_filter_step, gram
+from .chunk import dictionary_factors, dictionary_iteration
 from .fourier import spatial, spectra
-from .linalg import capacitance_inverse
-from .prox import masked_data_prox, project_filters
+from .prox import project_filters
+from .state import DictionaryState
 
-__all__ = ["DictionaryState", "admm_dictionary_update", "image_groups"]
-
-
-@dataclass
-class DictionaryState:
-    """Warm-start state of :func:`admm_dictionary_update`.
-
-    Attributes
-    ----------
-    split, split_dual : ndarray of shape (n_images, n_channels, Hp, Wp)
-        Data split ``Y1 ~ X d`` and its scaled dual.
-    filters : ndarray of shape (n_filters, n_channels, Hp, Wp)
-        Projected filters ``G`` (the returned dictionary, zero outside the window).
-    filters_dual : ndarray of shape (n_groups, n_filters, n_channels, Hp, Wq) or None
-        Spectra of the scaled duals of the group copies of ``G`` (None until first used, reset
-        when the number of groups changes).
-    """
-
-    split: object
-    split_dual: object
-    filters: object
-    filters_dual: object = None
+__all__ = ["admm_dictionary_update", "image_groups", "group_bounds", "group_penalties"]
 
 
 def admm_dictionary_update(
@@ -60,7 +41,7 @@ def admm_dictionary_update(
     signal : ndarray of shape (n_images, n_channels, Hp, Wp)
     weights : ndarray broadcastable to ``signal``
     codes : ndarray of shape (n_images, n_filters, Hp, Wp)
-    state : DictionaryState
+    state : csc.state.DictionaryState
         Warm start; ``state.filters`` holds the current (projected) filters.
     support : ndarray of shape (Hp, Wp)
         Indicator of the filter window.
@@ -74,17 +55,15 @@ def admm_dictionary_update(
 
     Returns
     -------
-    DictionaryState
+    csc.state.DictionaryState
         New state; ``.filters`` are the projected filters.
     """
     n_images = codes.shape[0]
     groups = image_groups(n_images, group_size or n_images)
-    bounds = [group.start for group in groups] + [n_images]
-    rho_groups = [rho_filter * (group.stop - group.start) / n_images for group in groups]
-    codes_hat = spectra(codes, xp=xp)
-    codes_gram, inverse = _group_factors(codes_hat, groups, [r / rho_data for r in rho_groups],
-                                         xp=xp)
-    masked_signal = weights * signal
+    bounds = group_bounds(groups)
+    rho_groups = group_penalties(groups, rho_filter)
+    factors = dictionary_factors(signal, weights, codes, bounds,
+                                 [rho / rho_data for rho in rho_groups], xp=xp)
     grid = signal.shape[-2:]
     Y1, U1, G = state.split, state.split_dual, state.filters
     G_hat = spectra(G, xp=xp)
@@ -92,16 +71,12 @@ def admm_dictionary_update(
     if U2 is None or U2.shape != (len(groups),) + G_hat.shape:
         U2 = xp.zeros((len(groups),) + G_hat.shape, dtype=G_hat.dtype)
     for _ in range(max_iter):
-        average_hat, Xd_hat = consensus_filter_step(  # U2 <- d_relaxed + U2 per group
-            codes_hat, spectra(Y1 - U1, xp=xp), G_hat, U2, inverse, codes_gram=codes_gram,
-            bounds=bounds, rho_data=rho_data, rho_filter=rho_groups, relaxation=relaxation,
-            xp=xp)
-        Xd_relaxed = relaxation * spatial(Xd_hat, grid, xp=xp) + (1 - relaxation) * Y1
-        Y1 = masked_data_prox(Xd_relaxed + U1, masked_signal, weights, rho_data, xp=xp)
+        Y1, U1, average_hat = dictionary_iteration(
+            weights, factors, Y1, U1, U2, G_hat, bounds=bounds, rho_data=rho_data,
+            rho_groups=rho_groups, relaxation=relaxation, xp=xp)
         G = project_filters(spatial(average_hat, grid, xp=xp), support, xp=xp)
         G_hat = spectra(G, xp=xp)
-        U1 = U1 + Xd_relaxed - Y1
-        U2 -= G_hat
+        U2 -= G_hat  # the consensus correction of every group's dual
     return DictionaryState(Y1, U1, G, U2)
 
 
@@ -117,20 +92,25 @@ def image_groups(n_images, group_size):
     return [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _group_factors(codes_hat, groups, shifts, *, xp):
-    """Each group's Gram matrix and capacitance inverse, stacked with zero padding.
+def group_bounds(groups):
+    """Boundaries of contiguous groups (slices) counted from the first one's start.
 
     Returns
     -------
-    codes_gram, inverse : ndarrays of shape (n_groups, m, m, Hp, Wq)
-        Group ``g`` in ``[g, :m_g, :m_g]``, ``m`` the largest group size.
+    list of int
+        ``len(groups) + 1`` boundaries, from 0 to the images the groups hold.
     """
-    size = max(group.stop - group.start for group in groups)
-    shape = (len(groups), size, size) + codes_hat.shape[2:]
-    codes_gram = xp.zeros(shape, dtype=codes_hat.dtype)
-    inverse = xp.zeros(shape, dtype=codes_hat.dtype)
-    for g, (group, shift) in enumerate(zip(groups, shifts, strict=True)):
-        m = group.stop - group.start
-        codes_gram[g, :m, :m] = gram(codes_hat[group], xp=xp)
-        inverse[g, :m, :m] = capacitance_inverse(codes_gram[g, :m, :m], shift, xp=xp)
-    return codes_gram, inverse
+    first = groups[0].start
+    return [group.start - first for group in groups] + [groups[-1].stop - first]
+
+
+def group_penalties(groups, rho_filter):
+    """Each group's filter penalty ``rho_g = rho_filter m_g / n_images`` (they add up to
+    ``rho_filter``), for the groups of :func:`image_groups` of all ``n_images`` images.
+
+    Returns
+    -------
+    list of float
+    """
+    n_images = groups[-1].stop
+    return [rho_filter * (group.stop - group.start) / n_images for group in groups]

@@ -8,17 +8,13 @@ format of :mod:`csc.persistence`.
 import inspect
 
 from .backend import array_module, check_memory, is_dask_array, to_numpy
+from .chunk import encode_signal, filter_spectra
 from .coding import objective_terms
 from .fourier import crop_signal, spatial, spectra, synthesize
-from .images import as_array, prepare_signal
-from .learn import (
-    LEARNING_COPIES,
-    LearningOptions,
-    encode_signal,
-    filter_spectra,
-    learn_dictionary,
-)
-from .persistence import load_dictionary, save_dictionary
+from .images import ImageLayout, as_array, prepare_signal
+from .learn import learn_dictionary
+from .options import LEARNING_COPIES, LearningOptions
+from .persistence import read_dictionary_file, save_dictionary
 from .validation import check_int
 
 __all__ = ["ConvolutionalDictionary"]
@@ -91,7 +87,7 @@ class ConvolutionalDictionary:
         resumes from it when it exists and matches the problem.
     progress : bool, default False
         Show a progress bar (tqdm) over outer iterations.
-    callback : callable(csc.learn.LearningState) -> bool, optional
+    callback : callable(csc.state.LearningState) -> bool, optional
         Called after every outer iteration; returning True stops.
 
     Attributes
@@ -105,7 +101,8 @@ class ConvolutionalDictionary:
         time of each outer iteration's steps, ``dictionary_seconds``, ``coupling_seconds`` and
         ``coding_seconds``.
     codes_ : ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
-        Codes of the training images at the end of ``fit``.
+        Codes of the training images at the end of ``fit``, in the images' array type (NumPy,
+        CuPy, or a ``dask.array.Array`` for dask images).
 
     Examples
     --------
@@ -172,8 +169,8 @@ class ConvolutionalDictionary:
             NumPy or CuPy; float32/float64 kept, integers scaled to [0, 1] (or [-1, 1]) in
             float32 (:func:`csc.images.as_float`). Or a ``dask.array.Array`` with the image
             axis first: learned on the active ``distributed.Client``'s workers, one group of
-            ``group_size`` images per task (:mod:`csc.distributed`); ``codes_`` is then a dask
-            array.
+            ``group_size`` images per task (:mod:`csc.distributed`), or without a client
+            computed and learned from in this process; ``codes_`` is a dask array either way.
         mask : ndarray of the shape of ``images`` (or without the channel axis), or None
             1 (True) where a pixel is observed, 0 where it is missing.
 
@@ -239,7 +236,10 @@ class ConvolutionalDictionary:
 
         Returns
         -------
-        ndarray of shape (n_images, Hp - s + 1, Wp - s + 1) (channels last when colour)
+        ndarray of shape (n_images, Hp - s + 1, Wp - s + 1), or with the colour axis where
+        ``channel_axis`` puts it in a stack of images
+            The layout :meth:`fit` and :meth:`encode` take: ``decode(encode(images))`` has the
+            shape of ``images`` (a stack; a single image comes back as a stack of one).
         """
         self._check_fitted()
         codes = self._checked_codes(codes)
@@ -248,7 +248,7 @@ class ConvolutionalDictionary:
         filters_hat = self._filters_hat(grid, codes.dtype, xp)
         images = crop_signal(spatial(synthesize(filters_hat, spectra(codes, xp=xp), xp=xp), grid,
                                      xp=xp), self.filter_size)
-        return images[:, 0] if self.channel_axis is None else xp.moveaxis(images, 1, -1)
+        return ImageLayout.of_stack(images.shape, self.channel_axis).from_internal(images, xp=xp)
 
     def objective(self, images, codes, mask=None):
         """Objective ``F`` (SPEC 1) of codes for images with the learned filters, as a float."""
@@ -281,7 +281,7 @@ class ConvolutionalDictionary:
             The file cannot be read, is not a dictionary file, or its parameters do not match
             its filters (naming the file).
         """
-        filters, params, history = load_dictionary(path)
+        filters, params, history = read_dictionary_file(path)
         valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
         unknown = sorted(set(params) - valid)
         if unknown:

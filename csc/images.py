@@ -55,6 +55,30 @@ class ImageLayout:
                    if axis != self.channel_axis and (axis > 0 or not self.batched)]
         return (n_images, self.shape[self.channel_axis]) + tuple(spatial)
 
+    @classmethod
+    def of_stack(cls, internal_shape, channel_axis):
+        """The layout of a stack of images whose internal shape is ``internal_shape``.
+
+        Parameters
+        ----------
+        internal_shape : (n_images, n_channels, H, W)
+        channel_axis : int or None
+            Axis of the colour channels in one image, as :func:`image_layout` takes it (a valid
+            one: negative counts from the end of one image's three axes).
+
+        Returns
+        -------
+        ImageLayout
+            Batched: ``(n_images, H, W)``, or ``(n_images,)`` followed by ``(H, W)`` with the
+            channel axis inserted at ``channel_axis``.
+        """
+        n_images, n_channels, height, width = internal_shape
+        if channel_axis is None:
+            return cls((n_images, height, width), None, True)
+        image_shape = [height, width]
+        image_shape.insert(channel_axis % 3, n_channels)
+        return cls((n_images, *image_shape), channel_axis % 3 + 1, True)
+
     def to_internal(self, array, *, xp):
         """View an array of the user's shape as ``(n_images, n_channels, H, W)``."""
         array = array if self.batched else array[None]

@@ -21,8 +21,8 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["atomic_write", "current_umask", "save_npz", "save_dictionary", "load_dictionary",
-           "save_checkpoint", "load_checkpoint"]
+__all__ = ["atomic_write", "current_umask", "save_npz", "save_dictionary",
+           "read_dictionary_file", "save_checkpoint", "load_checkpoint"]
 
 
 def atomic_write(path, write):
@@ -134,8 +134,10 @@ def _read_array(archive, key, path, kind):
                          f"({error})") from None
 
 
-def load_dictionary(path):
-    """Read a dictionary file; return ``(filters, params, history)``.
+def read_dictionary_file(path):
+    """Read the arrays of a dictionary file: ``(filters, params, history)``.
+
+    (:meth:`csc.ConvolutionalDictionary.load` builds the estimator from them.)
 
     Raises
     ------

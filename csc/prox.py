@@ -1,6 +1,9 @@
-"""Proximal operators and projections of the CSC problem (closed forms)."""
+"""Proximal operators and projections of the CSC problem (closed forms), and the relaxed ADMM
+update of the data split built on the masked data prox (shared by the coding and dictionary
+steps)."""
 
-__all__ = ["soft_threshold", "masked_data_prox", "project_filters", "filter_support_mask"]
+__all__ = ["soft_threshold", "masked_data_prox", "data_split_update", "project_filters",
+           "filter_support_mask"]
 
 
 def soft_threshold(values, threshold, *, non_negative=False, xp):
@@ -50,6 +53,34 @@ def masked_data_prox(values, masked_signal, weights, rho, *, xp):
     rho : float
     """
     return (masked_signal + rho * values) / (weights + rho)
+
+
+def data_split_update(product, split, split_dual, masked_signal, weights, *, rho, relaxation,
+                      xp):
+    """Relaxed ADMM update of a data split ``Y ~ A x`` and its scaled dual ``U``.
+
+    With the new ``A x`` (``product``), ``r = relaxation A x + (1 - relaxation) Y`` (Boyd et al.
+    2011, sec. 3.4.3), ``Y <- prox(r + U)`` by :func:`masked_data_prox`, ``U <- U + r - Y``.
+    The data split of both the coding step (``A x = D X``) and the dictionary step
+    (``A x = X d``).
+
+    Parameters
+    ----------
+    product : ndarray of shape (n_images, n_channels, Hp, Wp)
+        ``A x``.
+    split, split_dual : ndarrays of that shape
+        ``Y`` and ``U`` (not changed).
+    masked_signal, weights, rho
+        As in :func:`masked_data_prox`.
+    relaxation : float in (0, 2)
+
+    Returns
+    -------
+    split, split_dual : new ndarrays
+    """
+    relaxed = relaxation * product + (1 - relaxation) * split
+    new_split = masked_data_prox(relaxed + split_dual, masked_signal, weights, rho, xp=xp)
+    return new_split, split_dual + relaxed - new_split
 
 
 def filter_support_mask(grid_shape, filter_size, *, dtype, xp):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from csc.backend import to_numpy
-from csc.coding import fista_sparse_code, objective_terms
+from csc.coding import objective_terms
+from csc.fista import fista_sparse_code
 from csc.fourier import crop_signal, pad_filters, pad_signal, spectra
 
 __all__ = ["CodedDetail", "CodedRegion", "code_detail", "code_region", "n_coding_tiles",

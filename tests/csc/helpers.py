@@ -4,6 +4,7 @@ import numpy as np
 
 from csc.fourier import pad_filters, pad_signal, spatial, spectra
 from csc.prox import filter_support_mask, project_filters
+from csc.state import DictionaryState
 
 
 def coding_problem(seed=0, *, n_images=2, size=16, n_filters=4, filter_size=5, missing=0.3,
@@ -20,6 +21,23 @@ def coding_problem(seed=0, *, n_images=2, size=16, n_filters=4, filter_size=5, m
     signal = pad_signal(images * mask, filter_size, xp=np).astype(dtype)
     weights = pad_signal(mask, filter_size, xp=np).astype(dtype)
     return signal, weights, spectra(filters.astype(dtype), xp=np)
+
+
+def dictionary_problem(seed=0, n_images=3, size=14, n_filters=4, s=4):
+    """Masked signal, weights, sparse codes, a DictionaryState and the filter support of a small
+    dictionary-step problem."""
+    rng = np.random.default_rng(seed)
+    grid = (size + s - 1,) * 2
+    codes = rng.standard_normal((n_images, n_filters) + grid) * (rng.random(
+        (n_images, n_filters) + grid) < 0.1)
+    signal = np.zeros((n_images, 1) + grid)
+    signal[..., s - 1:, s - 1:] = rng.standard_normal((n_images, 1, size, size))
+    weights = np.zeros_like(signal)
+    weights[..., s - 1:, s - 1:] = rng.random((n_images, 1, size, size)) > 0.2
+    support = filter_support_mask(grid, s, dtype=np.float64, xp=np)
+    filters = project_filters(rng.standard_normal((n_filters, 1) + grid), support, xp=np)
+    state = DictionaryState(np.zeros_like(signal), np.zeros_like(signal), filters)
+    return signal * weights, weights, codes, state, support
 
 
 def data_gradient(signal, weights, filters_hat, codes):

@@ -7,8 +7,13 @@ import time
 import numpy as np
 import pytest
 
-from csc import ConvolutionalDictionary, admm_sparse_code, fista_sparse_code, learn_dictionary
-from csc.learn import LearningOptions
+from csc import (
+    ConvolutionalDictionary,
+    LearningOptions,
+    admm_sparse_code,
+    fista_sparse_code,
+    learn_dictionary,
+)
 from csc.persistence import atomic_write, current_umask, load_checkpoint, save_dictionary
 
 from .helpers import coding_problem, write_dictionary_file

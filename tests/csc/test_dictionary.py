@@ -2,25 +2,11 @@ import numpy as np
 import pytest
 
 from csc.coding import objective_terms
-from csc.dictionary import DictionaryState, admm_dictionary_update, image_groups
+from csc.dictionary import admm_dictionary_update, image_groups
 from csc.fourier import filter_adjoint, spatial, spectra, synthesize
-from csc.prox import filter_support_mask, project_filters
+from csc.prox import project_filters
 
-
-def dictionary_problem(seed=0, n_images=3, size=14, n_filters=4, s=4):
-    rng = np.random.default_rng(seed)
-    grid = (size + s - 1,) * 2
-    codes = rng.standard_normal((n_images, n_filters) + grid) * (rng.random(
-        (n_images, n_filters) + grid) < 0.1)
-    signal = np.zeros((n_images, 1) + grid)
-    signal[..., s - 1:, s - 1:] = rng.standard_normal((n_images, 1, size, size))
-    weights = np.zeros_like(signal)
-    weights[..., s - 1:, s - 1:] = rng.random((n_images, 1, size, size)) > 0.2
-    support = filter_support_mask(grid, s, dtype=np.float64, xp=np)
-    filters = project_filters(rng.standard_normal((n_filters, 1) + grid), support, xp=np)
-    state = DictionaryState(np.zeros_like(signal), np.zeros_like(signal), filters)
-    return signal * weights, weights, codes, state, support
-
+from .helpers import dictionary_problem
 
 GROUP_SIZES = [None, 2, 1]  # 3 images: one group (Woodbury), groups of 1 and 2 images, one each
 

@@ -139,3 +139,21 @@ def test_a_float32_fit_stays_in_float32(client, problem):
     np.testing.assert_allclose(fitted.history_["objective"], reference.history_["objective"],
                                rtol=1e-3)
     np.testing.assert_allclose(fitted.filters_, reference.filters_, atol=3e-3)
+
+
+def test_codes_are_a_dask_array_with_or_without_a_client(client, problem, monkeypatch):
+    # without a client the dask array was computed and fitted in process, and codes_ came back
+    # as a NumPy array: its type depended on whether a client happened to exist
+    images, mask = problem
+    dask_images = da.from_array(images, chunks=5)
+    params = dict(PARAMS, max_iter=2)
+    on_cluster = ConvolutionalDictionary(**params).fit(dask_images, mask)
+    monkeypatch.setattr("csc.distributed.active_client", lambda: None)
+    in_process = ConvolutionalDictionary(**params).fit(dask_images, mask)
+    for fitted in (on_cluster, in_process):
+        assert isinstance(fitted.codes_, da.Array)
+        assert fitted.codes_.chunks[0] == (3, 3, 3, 3)  # one chunk per group of the fit
+    numpy_fit = ConvolutionalDictionary(**params).fit(images, mask)
+    assert type(numpy_fit.codes_) is np.ndarray
+    np.testing.assert_array_equal(in_process.codes_.compute(), numpy_fit.codes_)
+    np.testing.assert_allclose(on_cluster.codes_.compute(), numpy_fit.codes_, atol=1e-9)

@@ -228,7 +228,7 @@ def test_matches_sporco_masked_dictionary_learning_objective(monkeypatch):
 
 def test_coupled_filters_stay_feasible_for_both_rules():
     # a large residual makes the reference rule's step push filters out of the unit ball
-    from csc.learn import LearningOptions
+    from csc import LearningOptions
     from csc.prox import filter_support_mask, project_filters
 
     rng = np.random.default_rng(4)

@@ -6,7 +6,7 @@ import pytest
 from csc.persistence import (
     atomic_write,
     load_checkpoint,
-    load_dictionary,
+    read_dictionary_file,
     save_checkpoint,
     save_dictionary,
 )
@@ -30,7 +30,7 @@ def test_dictionary_and_checkpoint_round_trip(tmp_path):
     filters = np.random.default_rng(0).standard_normal((3, 4, 4)).astype(np.float32)
     save_dictionary(tmp_path / "d.npz", filters, params={"n_filters": 3},
                     history={"objective": [2.0, 1.0]})
-    loaded, params, history = load_dictionary(tmp_path / "d.npz")
+    loaded, params, history = read_dictionary_file(tmp_path / "d.npz")
     np.testing.assert_array_equal(loaded, filters)
     assert params == {"n_filters": 3} and history == {"objective": [2.0, 1.0]}
     path = tmp_path / "c.npz"
@@ -42,4 +42,4 @@ def test_dictionary_and_checkpoint_round_trip(tmp_path):
     with pytest.raises(ValueError, match="another problem"):
         load_checkpoint(path, fingerprint="b")
     with pytest.raises(ValueError, match="not a saved ConvolutionalDictionary"):
-        load_dictionary(path)
+        read_dictionary_file(path)

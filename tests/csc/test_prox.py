@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from csc.prox import filter_support_mask, masked_data_prox, project_filters, soft_threshold
+from csc.prox import (
+    data_split_update,
+    filter_support_mask,
+    masked_data_prox,
+    project_filters,
+    soft_threshold,
+)
 
 GRID = np.linspace(-5, 5, 200001)
 
@@ -30,6 +36,23 @@ def test_masked_data_prox_minimises_its_objective(weight):
     expected = brute_force_prox(lambda y: 0.5 * weight * (signal - y) ** 2 / rho, value)
     result = masked_data_prox(np.array(value), weight * signal, weight, rho, xp=np)
     assert result == pytest.approx(expected, abs=1e-4)
+
+
+def test_data_split_update_is_the_relaxed_admm_step_and_keeps_its_inputs():
+    rng = np.random.default_rng(1)
+    product, split, split_dual, signal = rng.standard_normal((4, 2, 1, 5, 5))
+    weights = (rng.random(signal.shape) > 0.3).astype(float)
+    copies = [a.copy() for a in (product, split, split_dual)]
+    new_split, new_dual = data_split_update(product, split, split_dual, weights * signal, weights,
+                                            rho=2.0, relaxation=1.6, xp=np)
+    relaxed = 1.6 * product - 0.6 * split
+    # Y minimises 1/2 W (s - y)^2 + rho/2 (y - relaxed - U)^2; U gathers the new residual
+    np.testing.assert_allclose(weights * (new_split - signal) + 2.0 * (new_split - relaxed
+                                                                        - split_dual), 0,
+                               atol=1e-12)
+    np.testing.assert_allclose(new_dual, split_dual + relaxed - new_split, atol=1e-12)
+    for array, copy in zip((product, split, split_dual), copies, strict=True):
+        np.testing.assert_array_equal(array, copy)
 
 
 def test_project_filters_is_feasible_and_satisfies_the_projection_inequality():
