@@ -1,5 +1,6 @@
-"""Reading and writing images (PNG, JPEG, TIFF via imageio) and text files; every write is
-atomic (:func:`csc.persistence.atomic_write`, re-exported here)."""
+"""Reading and writing images (PNG, JPEG, TIFF via imageio; 16-bit PNG with colour or alpha via
+:mod:`restoration.png16`) and text files; every write is atomic
+(:func:`csc.persistence.atomic_write`, re-exported here)."""
 
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from csc.backend import to_numpy
 from csc.images import as_float
 from csc.persistence import atomic_write
 from csc.validation import check_int
+
+from .png16 import decode_png16, encode_png16, is_png16
 
 __all__ = ["read_image", "read_mask", "encode_image", "write_image", "write_bytes",
            "atomic_write", "write_text", "IMAGE_SUFFIXES", "JPEG_QUALITY"]
@@ -27,15 +30,27 @@ def read_image(path):
     Raises
     ------
     ValueError
-        Unreadable file, or not a 2-D gray/RGB image.
+        Unreadable file (one line naming it and what was expected), or not a 2-D gray/RGB image.
     """
     import imageio.v3 as iio
 
+    name = repr(str(path))
     try:
-        image = np.asarray(iio.imread(path))
-    except Exception as error:  # imageio raises many types for unreadable files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
-        raise ValueError(f"cannot read image {str(path)!r}: {reason}") from None
+        with open(path, "rb") as stream:
+            header = stream.read(26)
+    except IsADirectoryError:
+        raise ValueError(f"cannot read image {name}: a folder, not an image file") from None
+    except OSError as error:  # missing, no permission
+        raise ValueError(f"cannot read image {name}: {error.strerror or error}") from None
+    if not header:
+        raise ValueError(f"cannot read image {name}: the file is empty (expected a PNG, JPEG or "
+                         f"TIFF image)")
+    try:
+        image = np.asarray(decode_png16(Path(path).read_bytes()) if is_png16(header) else
+                           iio.imread(path))
+    except Exception:  # imageio raises many types, in its backends' words
+        raise ValueError(f"cannot read image {name}: expected a PNG, JPEG or TIFF image; this "
+                         f"file is not one, or is damaged") from None
     if image.dtype.kind not in "biuf" or 0 in image.shape:
         raise ValueError(f"{str(path)!r}: expected an image of numbers, got shape {image.shape} "
                          f"and dtype {image.dtype}")
@@ -95,7 +110,7 @@ def encode_image(image, suffix, *, like=np.uint8, quality=JPEG_QUALITY):
     suffix : str
         ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff`` (any case).
     like : dtype
-        Stored dtype: uint16 kept for TIFF and gray PNG, floats kept for TIFF, uint8 otherwise.
+        Stored dtype: uint16 kept for TIFF and PNG, floats kept for TIFF, uint8 otherwise.
     quality : int in [1, 100]
         JPEG quality (ignored for the other formats).
 
@@ -138,10 +153,13 @@ def encode_image(image, suffix, *, like=np.uint8, quality=JPEG_QUALITY):
     tiff = suffix in (".tif", ".tiff")
     if like.kind == "f" and tiff:
         stored = image.astype(np.float32)
-    elif like == np.uint16 and (tiff or image.ndim == 2 and suffix == ".png"):
+    elif like == np.uint16 and not jpeg:
         stored = np.round(image * 65535).astype(np.uint16)
     else:
         stored = np.round(image * 255).astype(np.uint8)
+    if stored.dtype == np.uint16 and stored.ndim == 3 and suffix == ".png":
+        data = encode_png16(stored)
+        return data, decode_png16(data)
     options = {"quality": int(quality)} if jpeg else {}
     data = iio.imwrite("<bytes>", stored, extension=suffix, **options)
     return data, np.asarray(iio.imread(data, extension=suffix))

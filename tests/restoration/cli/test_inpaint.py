@@ -102,3 +102,19 @@ def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, pho
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1 and "Traceback" not in error
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, no partial file
+
+
+def test_a_16_bit_rgb_tiff_written_as_png_stays_16_bit(tmp_path):
+    import imageio.v3 as iio
+
+    from restoration.io import read_image
+
+    rng = np.random.default_rng(4)
+    tiff = tmp_path / "photo.tif"
+    iio.imwrite(tiff, rng.integers(0, 65536, (20, 24, 3), dtype=np.uint16))
+    output = tmp_path / "restored.png"
+    assert main(["inpaint", str(tiff), "--missing", "0.3", "-o", str(output), *FAST]) == 0
+    restored, original = read_image(output), iio.imread(tiff)
+    assert restored.dtype == np.uint16 and restored.shape == original.shape
+    observed = np.random.default_rng(0).random((20, 24)) >= 0.3
+    np.testing.assert_array_equal(restored[observed], original[observed])  # all 16 bits kept
