@@ -6,7 +6,7 @@ import os
 
 from ..io import IMAGE_SUFFIXES
 from .common import UsageError, check_output, one_line, say, say_error, user_input
-from .files import file_settings, read_input, restore_file
+from .files import comparisons, file_settings, read_input, restore_file
 
 __all__ = ["run_batch", "restore_task"]
 
@@ -72,8 +72,8 @@ def restore_task(command, path, output, settings):
         return False, f"{path}: {one_line(error)}"
     info = restored.restoration
     text = f"{path}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {info.seconds:.1f} s"
-    for _, measured in restored.comparisons:  # the restoration's only (no baseline)
-        text += f", {measured} vs the input"
+    for _, measured in comparisons(command, image, mask, restored.stored, output, settings):
+        text += f", {measured} vs the input"  # the restoration's only (no baseline)
     return True, f"{text} -> {output}"
 
 

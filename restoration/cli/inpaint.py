@@ -19,7 +19,7 @@ from .common import (
     say,
     user_input,
 )
-from .files import file_settings, read_input, restore_file
+from .files import comparisons, file_settings, read_input, restore_file
 
 __all__ = ["add_parsers", "run", "REPORT_HELP", "DEMO_OUTPUTS"]
 
@@ -72,7 +72,8 @@ def _run_one(args, path):
                               for s in info.selections)
     say(f"{args.command}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {settings_text}, "
         f"{info.n_iter} iterations x {info.n_tiles} tile(s), {info.seconds:.1f} s -> {output}")
-    for label, measured in restored.comparisons:
+    for label, measured in comparisons(args.command, image, mask, restored.stored, output,
+                                       settings, progress=not args.quiet):
         say(f"  {label}: {measured}")
     return 0
 

@@ -118,3 +118,31 @@ def test_a_16_bit_rgb_tiff_written_as_png_stays_16_bit(tmp_path):
     assert restored.dtype == np.uint16 and restored.shape == original.shape
     observed = np.random.default_rng(0).random((20, 24)) >= 0.3
     np.testing.assert_array_equal(restored[observed], original[observed])  # all 16 bits kept
+
+
+@pytest.mark.parametrize("interrupt", [False, True])
+def test_the_output_is_written_before_the_biharmonic_baseline_begins(tmp_path, photo,
+                                                                      monkeypatch, capsys,
+                                                                      interrupt):
+    import imageio.v3 as iio
+
+    from restoration import split
+
+    output = tmp_path / "restored.png"
+    fill, seen = split.biharmonic_fill, []
+
+    def baseline(*args, **kwargs):  # the pipeline's own fill is imported, not looked up here
+        seen.append(output.exists() and iio.imread(output).shape == (48, 60, 3))
+        if interrupt:
+            raise KeyboardInterrupt
+        return fill(*args, **kwargs)
+
+    monkeypatch.setattr(split, "biharmonic_fill", baseline)
+    status = main(["inpaint", str(photo), "--missing", "0.5", "-o", str(output), *FAST])
+    assert seen == [True]  # the baseline ran once, with the whole output already there
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith(f"-> {output}") and "inpaint    vs original" in out[2]
+    if interrupt:  # Ctrl-C while comparing: the output stays
+        assert status == 130 and len(out) == 3 and output.exists()
+    else:
+        assert status == 0 and "biharmonic vs original" in out[3]
