@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["UsageError", "Parser", "say", "say_error", "one_line", "positive_int",
            "non_negative_int", "fraction", "quality", "user_input", "as_unit", "expand",
-           "check_output", "add_common"]
+           "check_output", "check_folder", "add_common"]
 
 
 class UsageError(Exception):
@@ -127,6 +127,18 @@ def check_output(path, force, suffixes=None, option="--output"):
         raise UsageError(f"output folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"output folder {folder} is not writable")
+
+
+def check_folder(path, option):
+    """Refuse, before any computation, an output folder that is not one, or that could not be
+    created (with its missing parents) where the nearest existing folder above it is."""
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: folder {existing} is not writable")
 
 
 def add_common(sub):
