@@ -69,7 +69,7 @@ def non_negative_int(text):
 
 def fraction(text):
     value = float(text)
-    if not 0 <= value < 1:
+    if not 0 < value < 1:
         raise ValueError(text)
     return value
 
@@ -83,7 +83,7 @@ def quality(text):
 
 positive_int.__name__ = "integer >= 1"
 non_negative_int.__name__ = "integer >= 0"
-fraction.__name__ = "fraction in [0, 1)"
+fraction.__name__ = "fraction in (0, 1)"
 quality.__name__ = "integer in [1, 100]"
 
 

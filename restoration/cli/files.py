@@ -49,7 +49,14 @@ def file_settings(args):
 def read_input(path, settings):
     """``(image, mask)`` of one input: the image file at ``path`` (None: scikit-image's camera
     photo, the demo) and the mask of ``--mask`` (read), of ``--missing`` and ``--seed`` (drawn),
-    or None."""
+    or None.
+
+    Raises
+    ------
+    ValueError
+        An unreadable image or mask, or a drawn mask with no missing or no observed pixel (one
+        line, naming the option).
+    """
     from ..io import read_image, read_mask
 
     if path is None:
@@ -62,7 +69,14 @@ def read_input(path, settings):
         return image, read_mask(settings["mask"], image.shape[:2])
     if settings["missing"] is not None:
         drawn = np.random.default_rng(settings["seed"]).random(image.shape[:2])
-        return image, drawn >= settings["missing"]
+        mask = drawn >= settings["missing"]
+        if mask.all() or not mask.any():
+            raise ValueError(f"--missing {settings['missing']:g} removes "
+                             f"{'no' if mask.all() else 'every'} pixel of this "
+                             f"{image.shape[0]}x{image.shape[1]} image (--seed "
+                             f"{settings['seed']}); give a fraction in (0, 1) that leaves "
+                             f"pixels of both kinds")
+        return image, mask
     return image, None
 
 

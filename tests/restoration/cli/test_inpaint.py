@@ -76,6 +76,11 @@ def test_inpaint_demo_is_rerunnable_and_writes_to_the_cache_folder(tmp_path, mon
     (["inpaint", "{photo}", "--mask", "{black_mask}", "-o", "{out}"], "no observed"),
     (["inpaint", "{nan}", "--missing", "0.5", "-o", "{out}"], "NaN"),
     (["inpaint", "{photo}", "--missing", "1.5", "-o", "{out}"], "--missing"),
+    (["inpaint", "{photo}", "--missing", "0", "-o", "{out}"], "--missing: invalid fraction in "
+                                                              "(0, 1) value: '0'"),
+    (["inpaint", "{photo}", "--missing", "1e-9", "-o", "{out}"], "--missing 1e-09 removes no "
+                                                                 "pixel"),
+    (["inpaint", "{photo}", "--missing", "0.99999", "-o", "{out}"], "removes every pixel"),
     (["inpaint", "{photo}", "-o", "{out}"], "--mask MASK or --missing"),
     (["inpaint", "{photo}", "--missing", "0.5"], "--output"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{tmp}/out.bmp"], "--output must end"),

@@ -84,6 +84,14 @@ def test_top_level_help_lists_every_command(arguments):
         assert command in result.stdout
 
 
+def test_version_is_that_of_the_installed_package():
+    from importlib.metadata import version
+
+    result = run_cogd("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"cogd {version('cogd')}\n"
+
+
 @pytest.mark.parametrize("command", ["inpaint", "reconstruct", "learn", "evaluate"])
 def test_every_command_has_a_help_with_description_and_defaults(command):
     result = run_cogd(command, "--help")
