@@ -104,10 +104,23 @@ def as_unit(image):
 
 
 def expand(patterns):
-    """Files named by ``patterns`` (a file name is taken as it is, even with glob characters)."""
+    """Files named by ``patterns``: a file name as it is (even with glob characters), a folder
+    as its image files (:data:`restoration.io.IMAGE_SUFFIXES`, sorted, not in sub-folders),
+    anything else as a glob pattern."""
+    from ..io import IMAGE_SUFFIXES
+
     paths = []
     for pattern in patterns:
-        matches = [pattern] if os.path.isfile(pattern) else sorted(glob.glob(pattern))
+        if os.path.isfile(pattern):
+            matches = [pattern]
+        elif os.path.isdir(pattern):
+            matches = sorted(entry.path for entry in os.scandir(pattern)
+                             if entry.is_file() and entry.name.lower().endswith(IMAGE_SUFFIXES))
+            if not matches:
+                raise UsageError(f"folder {pattern} holds no image file "
+                                 f"({', '.join(IMAGE_SUFFIXES)})")
+        else:
+            matches = sorted(glob.glob(pattern))
         if not matches:
             raise UsageError(f"no file matches {pattern!r}")
         paths.extend(matches)

@@ -125,8 +125,8 @@ def add_parsers(commands):
     for sub in (inpaint, reconstruct):
         sub.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped); "
-                              "several files or glob patterns: each is restored on its own and "
-                              "written into the folder -o")
+                              "several files, glob patterns or folders (their image files): "
+                              "each is restored on its own and written into the folder -o")
         if sub is inpaint:
             masks = sub.add_mutually_exclusive_group()
             masks.add_argument("--mask", help="mask image of the same size: white (above half "

@@ -43,6 +43,16 @@ def test_reconstruct_takes_several_inputs(photos):
     assert sorted(p.name for p in out.iterdir()) == ["crop0.png", "crop1.png"]
 
 
+def test_a_folder_input_is_its_image_files(photos, capsys):
+    from restoration.cli import main
+
+    folder, out = photos
+    (folder / "notes.txt").write_text("not an image")
+    assert main(["reconstruct", str(folder), "-o", str(out), *FAST]) == 0
+    assert "3 images" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["crop0.png", "crop1.png", "crop2.png"]
+
+
 @pytest.mark.parametrize("extra,message", [
     (["-o", "missing-folder"], "must be an existing folder"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not both"),
