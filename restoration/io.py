@@ -11,6 +11,7 @@ from csc.images import as_float
 from csc.persistence import atomic_write
 from csc.validation import check_int
 
+from .masks import observed_pixels
 from .png16 import decode_png16, encode_png16, is_png16
 
 __all__ = ["read_image", "read_mask", "encode_image", "write_image", "write_bytes",
@@ -64,11 +65,12 @@ def read_image(path):
 
 
 def read_mask(path, shape):
-    """Read a mask image: a pixel is observed where it is brighter than half the range.
+    """Read a mask image by the one mask rule (:func:`restoration.masks.observed_pixels`).
 
-    The value is scaled by :func:`csc.images.as_float` (uint8 by 255, uint16 by 65535, floats
-    kept); in a colour mask a pixel is observed only where every channel is above one half (a
-    pixel black in any channel counts as missing).
+    A mask of only 0 and 1 is taken as it is (1 = observed); any other is cut at half its
+    dtype's range (uint8 by 255, uint16 by 65535, floats kept): white = observed. In a colour
+    mask a pixel is observed only where it is in every channel (a pixel black in any channel
+    counts as missing).
 
     Parameters
     ----------
@@ -85,12 +87,12 @@ def read_mask(path, shape):
     ValueError
         Unreadable file, NaN values, a size other than ``shape``, or no observed pixel.
     """
-    mask = as_float(read_image(path), name=f"mask {str(path)!r}")
+    mask = read_image(path)
     if mask.ndim == 3:
         mask = mask.min(axis=-1)
     if mask.shape != tuple(shape):
         raise ValueError(f"mask {str(path)!r} has size {mask.shape}, the image {tuple(shape)}")
-    observed = mask > 0.5
+    observed = observed_pixels(mask, name=f"mask {str(path)!r}")
     if not observed.any():
         raise ValueError(f"mask {str(path)!r} has no observed (white) pixel")
     return observed

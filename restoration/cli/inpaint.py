@@ -130,7 +130,9 @@ def add_parsers(commands):
         if sub is inpaint:
             masks = sub.add_mutually_exclusive_group()
             masks.add_argument("--mask", help="mask image of the same size: white (above half "
-                               "the range in every channel) = observed, black = missing")
+                               "the range in every channel) = observed, black = missing; a mask "
+                               "of only 0s and 1s: 1 = observed (the rule of the Python API, "
+                               "restoration.masks)")
             masks.add_argument("--missing", type=fraction,
                                help="remove this fraction of the pixels at random and measure "
                                     "the result against the input (default 0.5 for the demo)")
