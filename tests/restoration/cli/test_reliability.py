@@ -104,6 +104,19 @@ def test_every_command_has_a_help_with_description_and_defaults(command):
             and "lambda" in result.stdout
 
 
+def test_reconstruct_help_says_only_what_applies_to_reconstruction(capsys):
+    from restoration.cli import main
+
+    texts = {}
+    for command in ("inpaint", "reconstruct"):
+        assert main([command, "--help"]) == 0
+        texts[command] = " ".join(capsys.readouterr().out.split())
+    for inpainting_only in ("observed", "missing", "hidden", "biharmonic", "chosen per image"):
+        assert inpainting_only in texts["inpaint"]
+        assert inpainting_only not in texts["reconstruct"], inpainting_only
+    assert "(default: 0.25)" in texts["reconstruct"] and "(default: 1)" in texts["reconstruct"]
+
+
 def test_a_first_line_comes_within_two_seconds(files):
     start = time.perf_counter()
     process = subprocess.Popen(cogd_command() + ["inpaint", str(files / "photo.png"),
