@@ -69,13 +69,14 @@ def restore_task(command, path, output, settings):
     try:
         image, mask = read_input(path, settings)
         restored = restore_file(command, image, mask, output, settings)
+        measured = [text for _, text in comparisons(command, image, mask, restored.stored,
+                                                    output, settings)]  # no baseline here
     except (ValueError, TypeError, OSError) as error:
         return False, f"{path}: {one_line(error)}"
     info = restored.restoration
     text = f"{path}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {info.seconds:.1f} s"
-    for _, measured in comparisons(command, image, mask, restored.stored, output, settings):
-        text += f", {measured} vs the input"  # the restoration's only (no baseline)
-    return True, f"{text} -> {output}"
+    return True, "".join([text] + [f", {line} vs the input" for line in measured]
+                         + [f" -> {output}"])
 
 
 def _say_result(result):
