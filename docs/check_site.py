@@ -1,16 +1,23 @@
 """Check a built documentation site: every internal link, anchor and image resolves.
 
-python docs/check_site.py [docs/_build/html]
+python docs/check_site.py [docs/_build/html] [--screenshots FOLDER]
 
 Reads every HTML page of the built site and checks each ``href`` and ``src`` that points inside
 the site (external ``http(s)://`` and ``mailto:`` links are not followed: the build is offline):
 the file must exist, and a ``#fragment`` must name an ``id`` of the target page. Also checks
 that every gallery example page shows at least one figure. Prints one line per problem and
 exits 1 if there is any; prints a one-line summary and exits 0 otherwise.
+
+With ``--screenshots FOLDER``, headless Chromium (Debian's ``chromium``) opens the index, the
+gallery's index and the inpainting example and writes a PNG of each into FOLDER; a page it
+cannot render is a problem too.
 """
 
 import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -75,11 +82,43 @@ def check_site(root):
     return problems, len(pages)
 
 
+SCREENSHOT_PAGES = ("index", "auto_examples/index", "auto_examples/plot_inpaint_photo")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                  "--window-size=1280,1600")
+
+
+def screenshots(root, folder):
+    """PNGs of :data:`SCREENSHOT_PAGES` taken by headless Chromium; problems (list of str)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return ["--screenshots: no chromium on PATH (Debian: apt-get install chromium)"]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for page in SCREENSHOT_PAGES:
+        target = folder / f"{page.replace('/', '_')}.png"
+        target.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                            f"--screenshot={target}",
+                            (Path(root).resolve() / f"{page}.html").as_uri()],
+                           capture_output=True, timeout=120, check=False)
+        if not target.exists() or target.stat().st_size == 0:
+            problems.append(f"{page}.html: chromium wrote no screenshot")
+    return problems
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", default="docs/_build/html")
+    parser.add_argument("--screenshots", metavar="FOLDER",
+                        help="also take screenshots of three pages with headless Chromium")
     args = parser.parse_args(argv)
     problems, n_pages = check_site(args.root)
+    if args.screenshots:
+        problems += screenshots(args.root, args.screenshots)
     if problems:
         print("\n".join(problems))
         return 1

@@ -74,6 +74,24 @@ myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]
 
 # -- gallery ------------------------------------------------------------------------------------
+class GalleryOrder:
+    """The order of the gallery: restoration first, then learning, then nets."""
+
+    ORDER = ("plot_inpaint_photo.py", "plot_missing_fraction.py", "plot_colour.py",
+             "plot_scratches.py", "plot_selections.py", "plot_blockwise_dask.py",
+             "plot_learn_filters.py", "plot_prune_model.py", "plot_irda_sparsity.py")
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __call__(self, filename):
+        return self.ORDER.index(filename) if filename in self.ORDER else len(self.ORDER)
+
+    def __repr__(self):
+        return "GalleryOrder"
+
+
+sys.path.insert(0, str(DOCS))  # so that "conf.GalleryOrder" can be imported by name
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples" / "gallery"),
     "gallery_dirs": "auto_examples",
@@ -82,7 +100,7 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "conf.GalleryOrder",
     "show_memory": False,
     "capture_repr": (),
     "min_reported_time": 0,
