@@ -1,4 +1,4 @@
-"""Dictionary learning and sparse coding on Dask: each chunk of images stays on one worker.
+"""Dictionary learning and sparse coding on Dask: each worker holds one chunk of images.
 
 :func:`learn_dictionary_distributed` runs the outer loop of
 :func:`csc.learn.alternating_minimization` on a ``distributed`` cluster, for
@@ -10,16 +10,23 @@ each computing on one thread (:func:`csc.backend.limit_threads`): the parallelis
 workers.
 
 The images are split into the groups of the consensus dictionary step
-(:func:`csc.dictionary.image_groups`, at most ``group_size`` images each), one group per chunk; a
-chunk's images, codes, ADMM splits and duals and its filter copy's dual live on one worker for
-the whole fit. The driver keeps the filters and the history. What travels, per outer iteration:
+(:func:`csc.dictionary.image_groups`, at most ``group_size`` images each), and the groups into
+one contiguous chunk per worker (as many chunks as workers, or as groups when there are fewer).
+A chunk's images, codes, ADMM splits and duals and its groups' filter duals live on its worker
+for the whole fit: every task of a chunk is submitted with ``workers=`` its worker, and when a
+lost worker's chunk was recomputed elsewhere, its tasks follow it there. Each round of the outer
+loop is one task per chunk (the chunk's new state with a small result, which one more task
+per chunk picks out for the driver), so the tasks of an outer iteration grow with the number of
+workers, not with the number of groups. The driver keeps the filters and the history. What
+travels, per outer iteration:
 
 - to the workers: the filters' ``s x s`` windows, once per inner iteration of the dictionary step
   and once for the coding step (and the coupling's flagged units or positions);
 - back: per inner iteration of the dictionary step, each chunk's consensus term (the ``s x s``
-  window of its ``rho_g``-weighted filter copy plus dual); per outer iteration a few numbers per
-  chunk (objective terms, non-zero count), and for ``optimizer='cogd'`` the coupling's sums over
-  images (per-filter ``l1`` masses, or for the reference rule the image-summed codes).
+  window of its groups' ``rho_g``-weighted filter copies plus duals, summed on the worker); per
+  outer iteration a few numbers per chunk (objective terms, non-zero count), and for
+  ``optimizer='cogd'`` the coupling's sums over images (per-filter ``l1`` masses, or for the
+  reference rule the image-summed codes).
 
 The arithmetic is that of the in-process fit, chunk by chunk, so a distributed fit equals the
 in-process fit of the same images up to the order of floating-point sums (tested: filters within
@@ -40,13 +47,14 @@ import uuid
 import numpy as np
 
 from .backend import float_dtype, limit_threads
-from .chunk import chunk_summary, encode_signal, new_chunk
-from .dictionary import group_bounds, image_groups
+from .chunk import encode_signal, new_chunk
+from .dictionary import even_parts, group_bounds, image_groups
 from .driver import Driver
 from .fourier import crop_filters
 from .images import prepare_signal
 from .outer_loop import fingerprint, initial_dictionary, iteration_hook, progress_bar
-from .state import LearnedDictionary, load_state, save_state
+from .persistence import save_checkpoint
+from .state import LearnedDictionary, load_state
 
 __all__ = ["active_client", "check_image_axis", "learn_dictionary_distributed",
            "codes_as_dask_array", "encode_distributed"]
@@ -89,35 +97,74 @@ def _one_thread(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
+def _on_chunk(function, state, *args, **kwargs):
+    """``function`` of the chunk of a task's result ``(chunk, small)``."""
+    return function(state[0], *args, **kwargs)
+
+
 class _Cluster:
-    """The driver's view of the chunks' futures, with the few collective operations needed."""
+    """The driver's view of the chunks' futures: one task per chunk and round, each on its
+    chunk's worker.
 
-    def __init__(self, client):
+    Parameters
+    ----------
+    client : distributed.Client
+    placement : list of str
+        Chunk ``c``'s worker address at ``placement[c]``.
+    """
+
+    def __init__(self, client, placement):
         self.client = client
+        self.placement = list(placement)
 
-    def submit(self, function, *args, **kwargs):
-        """``function(*args, **kwargs)`` as a task computing on one thread."""
-        name = getattr(function, "__name__", type(function).__name__)
+    def submit(self, function, *args, worker=None, name=None, **kwargs):
+        """``function(*args, **kwargs)`` as a task computing on one thread (on ``worker`` when
+        it is alive)."""
+        name = name or getattr(function, "__name__", type(function).__name__)
+        where = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
         return self.client.submit(_one_thread, function, *args, key=f"{name}-{uuid.uuid4().hex}",
-                                  **kwargs)
+                                  **where, **kwargs)
 
     def constant(self, value):
         """A small array as a task of its own: recomputable after a worker is lost."""
         return self.submit(_constant, value)
 
-    def map(self, function, *iterables, **kwargs):
-        return [self.submit(function, *args, **kwargs) for args in zip(*iterables, strict=True)]
+    def _each(self, function, states, args, kwargs, each):
+        each = [{}] * len(states) if each is None else each
+        return [self.submit(_on_chunk, function, state, *args, worker=worker,
+                            name=function.__name__, **kwargs, **extra)
+                for state, worker, extra in zip(states, self.placement, each, strict=True)]
 
-    def split(self, futures):
-        """``[(big, small)]`` futures -> (futures of the big parts, gathered small parts)."""
-        big = [self.submit(operator.getitem, future, 0) for future in futures]
-        small = self.client.gather([self.submit(operator.getitem, future, 1)
-                                    for future in futures])
-        return big, small
+    def round(self, function, states, *args, each=None, **kwargs):
+        """``function(chunk, *args, **kwargs, **each[c]) -> (chunk, small)`` on every chunk's
+        latest state: the futures of the new states."""
+        return self._each(function, states, args, kwargs, each)
+
+    def results(self, states):
+        """The small results of a round's states (gathered)."""
+        return self.client.gather([self.submit(operator.getitem, state, 1, worker=worker)
+                                   for state, worker in zip(states, self.placement,
+                                                            strict=True)])
+
+    def read(self, function, states, *args, **kwargs):
+        """``function(chunk, *args, **kwargs)`` of every chunk, gathered (it changes nothing)."""
+        return self.client.gather(self._each(function, states, args, kwargs, None))
+
+    def follow(self, states):
+        """Keep each chunk's tasks where its state is (elsewhere once a lost worker's chunk was
+        recomputed)."""
+        holders = self.client.who_has(states)
+        for c, state in enumerate(states):
+            if holders.get(state.key):
+                self.placement[c] = holders[state.key][0]
 
 
 def _constant(value):
     return value
+
+
+def _codes_of(state, start, stop):
+    return state[0].coding.codes[start:stop]
 
 
 def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter_size, options,
@@ -133,7 +180,7 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
         As in :func:`csc.learn.learn_dictionary`, with the image axis
         (:func:`check_image_axis`).
     client : distributed.Client
-        Whose workers hold the chunks.
+        Whose workers hold the chunks (one each).
     Other parameters
         As in :func:`csc.learn.learn_dictionary` (validated there). A callback receives a
         :class:`csc.state.LearningState` whose ``coding`` is None and whose ``dictionary`` holds
@@ -147,31 +194,31 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
     import dask
     import dask.array as da
 
-    cluster = _Cluster(client)
     n_images = images.shape[0]
     groups = image_groups(n_images, options.images_per_group or n_images)
-    chunk_groups = [[group] for group in groups]  # one group per chunk
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
         raise ValueError("the Dask client has no workers")
+    chunk_groups = [groups[part] for part in even_parts(len(groups),
+                                                        min(len(groups), len(workers)))]
+    cluster = _Cluster(client, workers[:len(chunk_groups)])
     spans = [slice(part[0].start, part[-1].stop) for part in chunk_groups]
-    blocks = client.compute([images[span] for span in spans])
-    mask_blocks = ([None] * len(spans) if mask is None else
-                   client.compute([da.asarray(mask)[span] for span in spans]))
-    futures = [cluster.submit(new_chunk, block, mask_block, bounds=group_bounds(part),
-                              filter_size=filter_size, channel_axis=channel_axis,
-                              n_filters=n_filters, workers=[workers[c % len(workers)]],
-                              allow_other_workers=True)
-               for c, (block, mask_block, part) in enumerate(zip(blocks, mask_blocks,
-                                                                  chunk_groups, strict=True))]
-    summaries = client.gather(cluster.map(chunk_summary, futures))
+    chunks = []
+    for span, part, worker in zip(spans, chunk_groups, cluster.placement, strict=True):
+        where = {"workers": [worker], "allow_other_workers": True}
+        block = client.compute(images[span], **where)
+        mask_block = None if mask is None else client.compute(da.asarray(mask)[span], **where)
+        chunks.append(cluster.submit(new_chunk, block, mask_block, bounds=group_bounds(part),
+                                     filter_size=filter_size, channel_axis=channel_axis,
+                                     n_filters=n_filters, worker=worker))
+    summaries = cluster.results(chunks)
     shape = (n_images,) + summaries[0][0][1:]
     dtype = summaries[0][1]
     options.check_precision(dtype)
     n_channels, grid = shape[1], shape[2:]
     key = fingerprint(shape, dtype, sum(s[2] for s in summaries), n_filters, filter_size,
                       options, channel_axis, random_state) if checkpoint else None
-    driver = Driver(cluster, futures, chunk_groups, options, filter_size, grid, dtype)
+    driver = Driver(cluster, chunks, chunk_groups, options, filter_size, grid, dtype)
     state = load_state(checkpoint, fingerprint=key, xp=np) if checkpoint else None
     if state is None:
         initial = initial_dictionary(n_filters, filter_size, n_channels,
@@ -182,7 +229,8 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
     bar = progress_bar(options, driver.iteration) if progress else None
 
     def save(_):
-        save_state(checkpoint, driver.gather_state(), fingerprint=key)
+        arrays, meta = driver.checkpoint_arrays()
+        save_checkpoint(checkpoint, arrays, fingerprint=key, meta=meta)
 
     after_iteration = iteration_hook(bar=bar, save=save if checkpoint else None,
                                      callback=callback)
@@ -193,10 +241,14 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
             bar.close()
     filters = crop_filters(driver.filters, filter_size)
     code_shape = (n_filters,) + tuple(grid)
+    cluster.follow(driver.chunks)
     codes = da.concatenate([
-        da.from_delayed(dask.delayed(cluster.submit(operator.attrgetter("coding.codes"), future)),
-                        shape=(span.stop - span.start,) + code_shape, dtype=dtype)
-        for future, span in zip(driver.chunks, spans, strict=True)])
+        da.from_delayed(dask.delayed(cluster.submit(_codes_of, state, group.start - span.start,
+                                                    group.stop - span.start, worker=worker)),
+                        shape=(group.stop - group.start,) + code_shape, dtype=dtype)
+        for state, span, part, worker in zip(driver.chunks, spans, chunk_groups,
+                                             cluster.placement, strict=True)
+        for group in part])
     return LearnedDictionary(filters[:, 0] if channel_axis is None else filters, codes,
                              driver.iteration, driver.history, n_channels)
 

@@ -2,6 +2,7 @@
 
 import os
 import signal
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -42,10 +43,13 @@ def assert_same_fit(fitted, reference):
     assert fitted.history_["backtracked"] == reference.history_["backtracked"]
 
 
-@pytest.mark.parametrize("params", [PARAMS, REJECTING, dict(PARAMS, optimizer="cogd",
-                                                            coupling="filter")],
-                         ids=["admm", "cogd-reference-rejections", "cogd-filter"])
+@pytest.mark.parametrize("params", [PARAMS, dict(PARAMS, group_size=4), REJECTING,
+                                    dict(PARAMS, optimizer="cogd", coupling="filter")],
+                         ids=["admm-2+2-groups", "admm-2+1-groups", "cogd-reference-rejections",
+                              "cogd-filter"])
 def test_distributed_fit_equals_the_in_process_fit_for_two_chunkings(client, problem, params):
+    # one chunk per worker, of 2 and 2 groups (group_size 3) or of 2 and 1 (group_size 4); and
+    # two chunkings of the dask array, which the groups do not depend on
     images, mask = problem
     reference = ConvolutionalDictionary(**params).fit(images, mask)
     for chunks in (5, 12):
@@ -57,6 +61,25 @@ def test_distributed_fit_equals_the_in_process_fit_for_two_chunkings(client, pro
     if params is REJECTING:
         assert reference.history_["accepted"].count(False) > 0
         assert sum(reference.history_["backtracked"]) > 0
+
+
+def test_the_tasks_of_an_outer_iteration_do_not_grow_with_the_groups(client, problem):
+    # one chunk per worker: 12 groups of one image cost the scheduler the tasks of 2 groups of
+    # six, and every round's task of a chunk runs on that chunk's worker
+    images, _ = problem
+    tasks, fits = [], []
+    for group_size in (1, 6):
+        with distributed.get_task_stream(client) as stream:
+            fits.append(ConvolutionalDictionary(**dict(PARAMS, group_size=group_size,
+                                                       max_iter=3)).fit(
+                da.from_array(images, chunks=6)))
+        records = [(str(record["key"]).split("-")[0], record["worker"]) for record in stream.data]
+        tasks.append(Counter(name for name, _ in records if name.startswith(("chunk_", "code_"))))
+        steps = Counter(worker for name, worker in records
+                        if name == "chunk_dictionary_iteration")
+        assert sorted(steps.values()) == [10 * 2] * 2  # 10 inner iterations, 2 dictionary steps
+    assert fits[0].history_["accepted"] == fits[1].history_["accepted"]
+    assert tasks[0] == tasks[1] and tasks[0]["code_chunk"] == 2 * 3
 
 
 def test_a_worker_killed_during_the_fit_does_not_change_the_result(client, problem):
