@@ -7,15 +7,16 @@ splits and duals, the dictionary step's data split and dual, and the duals of it
 filter copies. As dask-glm runs one local update on every chunk of an array (a NumPy array
 being one chunk), the in-process fit runs these functions on one chunk holding every group
 (:func:`csc.dictionary.admm_dictionary_update`,
-:func:`csc.learn.alternating_minimization`) and a Dask fit (:mod:`csc.distributed`) runs them as
-tasks, one chunk each, its driver (:mod:`csc.driver`) combining what they return.
+:func:`csc.learn.alternating_minimization`) and a Dask fit (:mod:`csc.distributed`) applies them
+to the chunk each worker holds, its driver (:mod:`csc.driver`) combining what they return.
 
 - The steps work on spectra (kernels: the caller validates): :func:`dictionary_factors` and
   :func:`dictionary_iteration` (the dictionary step), :func:`coding_step`, and
   :func:`encode_signal` (the coding of ``encode``, one block of images).
 - The tasks work on a :class:`Chunk` and on the ``s x s`` windows of the filters (what travels
   to a worker): each is a step with the transforms between windows and spectra around it, and
-  none changes its inputs, so that a task can run again after a worker is lost.
+  none changes its inputs, so that a chunk lost with its worker is built again by replaying
+  them.
 
 The steps take NumPy or CuPy arrays, the tasks NumPy chunks (a Dask fit's). No dask import:
 everything here runs, and is tested, without a cluster.

@@ -3,22 +3,23 @@
 :func:`learn_dictionary_distributed` runs the outer loop of
 :func:`csc.learn.alternating_minimization` on a ``distributed`` cluster, for
 :func:`csc.learn.learn_dictionary`, which sends a ``dask.array.Array`` here when a
-``distributed.Client`` is active. This module and :mod:`csc.driver` (the outer loop over the
-futures) are the orchestration only: the work on the images is the pure tasks of
-:mod:`csc.chunk` (built on the steps that the in-process fit runs on one chunk of every image),
-each computing on one thread (:func:`csc.backend.limit_threads`): the parallelism comes from the
-workers.
+``distributed.Client`` is active. This module and :mod:`csc.driver` (the outer loop) are the
+orchestration only: the work on the images is the pure tasks of :mod:`csc.chunk` (built on the
+steps that the in-process fit runs on one chunk of every image), each computing on one thread
+(:func:`csc.backend.limit_threads`, on the worker's one actor thread): the parallelism comes from
+the workers.
 
 The images are split into the groups of the consensus dictionary step
 (:func:`csc.dictionary.image_groups`, at most ``group_size`` images each), and the groups into
 one contiguous chunk per worker (as many chunks as workers, or as groups when there are fewer).
 A chunk's images, codes, ADMM splits and duals and its groups' filter duals live on its worker
-for the whole fit: every task of a chunk is submitted with ``workers=`` its worker, and when a
-lost worker's chunk was recomputed elsewhere, its tasks follow it there. Each round of the outer
-loop is one task per chunk (the chunk's new state with a small result, which one more task
-per chunk picks out for the driver), so the tasks of an outer iteration grow with the number of
-workers, not with the number of groups. The driver keeps the filters and the history. What
-travels, per outer iteration:
+for the whole fit, in a Dask actor (:class:`_ChunkHolder`) created there (``workers=``): every
+round of the outer loop is one call per chunk, which applies a task of :mod:`csc.chunk` to the
+chunk and returns its small result. A call is not a task: the scheduler only forwards it (or
+nothing, for a client with ``direct_to_workers``), so what an outer iteration costs the
+scheduler grows with the number of workers, not with the number of groups, and is a fraction of
+what a task costs (``benchmarks/results/scale_out.md``). The driver keeps the filters and the
+history. What travels, per outer iteration:
 
 - to the workers: the filters' ``s x s`` windows, once per inner iteration of the dictionary step
   and once for the coding step (and the coupling's flagged units or positions);
@@ -33,15 +34,16 @@ in-process fit of the same images up to the order of floating-point sums (tested
 1e-6 relative in float64, the same objective history), whatever the chunking of the array or the
 number of workers.
 
-A lost worker loses nothing: every task is a pure function of its chunk's previous state and of
-small constants the driver submits as tasks of their own, so the scheduler recomputes a lost
-chunk from its lineage (from the start of the fit, or from the resumed checkpoint) and the fit
-ends with the same result.
+A lost worker loses nothing: every round is a pure function of a chunk's previous state and of
+what the driver sends, which the driver logs; a chunk whose worker is lost is built again on a
+live worker from its images (recomputed by Dask from the array's graph) and the log replayed
+(from the start of the fit, or from the resumed checkpoint), so the fit ends with the same
+result. The codes returned after the fit live on the workers; lost with a worker then, they are
+refused with a clear error when computed (not recomputed wrong).
 
 :func:`encode_distributed` codes a ``dask.array.Array`` block by block (lazily, a dask array).
 """
 
-import operator
 import uuid
 
 import numpy as np
@@ -92,79 +94,138 @@ def codes_as_dask_array(codes, groups):
     return da.from_array(codes, chunks=(sizes,) + tuple((n,) for n in codes.shape[1:]))
 
 
-def _one_thread(function, *args, **kwargs):
-    with limit_threads(1):
-        return function(*args, **kwargs)
+class _ChunkHolder:
+    """One chunk's state on its worker, a Dask actor: every round of the driver applies a pure
+    task of :mod:`csc.chunk` to it, on the worker's one actor thread (and one FFT thread), and
+    only the task's small result travels back."""
+
+    summary = None  # new_chunk's (an actor's attributes are those of its class)
+
+    def __init__(self, images, mask, **kwargs):
+        with limit_threads(1):
+            self.chunk, self.summary = new_chunk(images, mask, **kwargs)
+        self.steps = 0
+
+    def apply(self, function, args, kwargs):
+        """``function(chunk, *args, **kwargs) -> (chunk, small)``: the chunk's next state."""
+        with limit_threads(1):
+            self.chunk, small = function(self.chunk, *args, **kwargs)
+        self.steps += 1
+        return small
+
+    def read(self, function, args, kwargs):
+        """``function(chunk, *args, **kwargs)``, which changes nothing."""
+        with limit_threads(1):
+            return function(self.chunk, *args, **kwargs)
+
+    def codes(self, steps):
+        """The chunk's codes, when it has taken all ``steps`` of the fit (not when its worker was
+        lost after the fit and it was recomputed from the start)."""
+        if steps != self.steps:
+            raise ValueError("the codes of a distributed fit were lost with their worker after "
+                             "the fit; fit again (the filters are not affected)")
+        return self.chunk.coding.codes
 
 
-def _on_chunk(function, state, *args, **kwargs):
-    """``function`` of the chunk of a task's result ``(chunk, small)``."""
-    return function(state[0], *args, **kwargs)
+def _lost(error):
+    """Whether an actor call failed because its worker is gone (not in the task itself)."""
+    return isinstance(error, OSError) or "Actor was lost" in str(error)
 
 
 class _Cluster:
-    """The driver's view of the chunks' futures: one task per chunk and round, each on its
-    chunk's worker.
+    """The driver's view of the chunks: one :class:`_ChunkHolder` actor per worker, one call per
+    chunk and round (no task: the scheduler only forwards the call), and the rounds' log, which
+    rebuilds a lost worker's chunk on another worker.
 
     Parameters
     ----------
     client : distributed.Client
-    placement : list of str
-        Chunk ``c``'s worker address at ``placement[c]``.
+    workers : list of str
+        Chunk ``c``'s worker address at ``workers[c]``.
+    sources : list of (dask.array.Array, dask.array.Array or None, dict)
+        Each chunk's images and mask (lazy: computed on its worker) and the other arguments of
+        :func:`csc.chunk.new_chunk`.
     """
 
-    def __init__(self, client, placement):
+    def __init__(self, client, workers, sources):
         self.client = client
-        self.placement = list(placement)
+        self.sources = sources
+        self.workers = list(workers)
+        self.log = []  # the rounds that changed the chunks, replayed on a rebuilt chunk
+        self.holders = [self._holder(c, worker) for c, worker in enumerate(workers)]
 
-    def submit(self, function, *args, worker=None, name=None, **kwargs):
-        """``function(*args, **kwargs)`` as a task computing on one thread (on ``worker`` when
-        it is alive)."""
-        name = name or getattr(function, "__name__", type(function).__name__)
-        where = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
-        return self.client.submit(_one_thread, function, *args, key=f"{name}-{uuid.uuid4().hex}",
-                                  **where, **kwargs)
+    def _holder(self, c, worker):
+        images, mask, kwargs = self.sources[c]
+        where = {"workers": [worker], "allow_other_workers": True}
+        blocks = [None if array is None else self.client.compute(array, **where)
+                  for array in (images, mask)]
+        return self.client.submit(_ChunkHolder, *blocks, **kwargs, actor=True,
+                                  key=f"chunk-{c}-{uuid.uuid4().hex}", **where).result()
 
-    def constant(self, value):
-        """A small array as a task of its own: recomputable after a worker is lost."""
-        return self.submit(_constant, value)
+    def summaries(self):
+        return [holder.summary for holder in self.holders]
 
-    def _each(self, function, states, args, kwargs, each):
-        each = [{}] * len(states) if each is None else each
-        return [self.submit(_on_chunk, function, state, *args, worker=worker,
-                            name=function.__name__, **kwargs, **extra)
-                for state, worker, extra in zip(states, self.placement, each, strict=True)]
+    def round(self, function, *args, each=None, **kwargs):
+        """``function(chunk, *args, **kwargs, **each[c]) -> (chunk, small)`` on every chunk:
+        the small results."""
+        each = [{}] * len(self.holders) if each is None else each
+        self.log.append((function, args, kwargs, each))
+        return self._call("apply", function, args, kwargs, each)
 
-    def round(self, function, states, *args, each=None, **kwargs):
-        """``function(chunk, *args, **kwargs, **each[c]) -> (chunk, small)`` on every chunk's
-        latest state: the futures of the new states."""
-        return self._each(function, states, args, kwargs, each)
+    def read(self, function, *args, **kwargs):
+        """``function(chunk, *args, **kwargs)`` of every chunk (it changes nothing)."""
+        return self._call("read", function, args, kwargs, [{}] * len(self.holders))
 
-    def results(self, states):
-        """The small results of a round's states (gathered)."""
-        return self.client.gather([self.submit(operator.getitem, state, 1, worker=worker)
-                                   for state, worker in zip(states, self.placement,
-                                                            strict=True)])
+    def _call(self, method, function, args, kwargs, each):
+        calls = [self._try(lambda c=c: getattr(self.holders[c], method)(
+            function, args, {**kwargs, **each[c]})) for c in range(len(self.holders))]
+        results = []
+        for c, call in enumerate(calls):
+            result = self._try(call.result) if not isinstance(call, Exception) else call
+            if isinstance(result, Exception):
+                result = self._rebuild(c, method, function, args, {**kwargs, **each[c]})
+            results.append(result)
+        return results
 
-    def read(self, function, states, *args, **kwargs):
-        """``function(chunk, *args, **kwargs)`` of every chunk, gathered (it changes nothing)."""
-        return self.client.gather(self._each(function, states, args, kwargs, None))
+    @staticmethod
+    def _try(call):
+        try:
+            return call()
+        except (OSError, RuntimeError) as error:
+            if not _lost(error):
+                raise
+            return error
 
-    def follow(self, states):
-        """Keep each chunk's tasks where its state is (elsewhere once a lost worker's chunk was
-        recomputed)."""
-        holders = self.client.who_has(states)
-        for c, state in enumerate(states):
-            if holders.get(state.key):
-                self.placement[c] = holders[state.key][0]
+    def _rebuild(self, c, method, function, args, kwargs):
+        """Chunk ``c`` again, on a live worker, from its images and the log; then the call."""
+        while True:
+            live = sorted(self.client.scheduler_info()["workers"])
+            load = {worker: sum(other == worker for other in self.workers) for worker in live}
+            self.workers[c] = min(live, key=load.get)
+            holder = self._holder(c, self.workers[c])
+            try:
+                for step, step_args, step_kwargs, each in self.log:
+                    small = holder.apply(step, step_args, {**step_kwargs, **each[c]}).result()
+                if method == "read":
+                    small = holder.read(function, args, kwargs).result()
+            except (OSError, RuntimeError) as error:
+                if not _lost(error):
+                    raise
+                continue  # that worker was lost too
+            self.holders[c] = holder
+            return small
+
+    def codes(self):
+        """Futures of every chunk's codes (each on its worker), at the end of the fit."""
+        return [self.client.submit(_codes_of, holder, len(self.log),
+                                   key=f"codes-{c}-{uuid.uuid4().hex}", workers=[worker],
+                                   allow_other_workers=True)
+                for c, (holder, worker) in enumerate(zip(self.holders, self.workers,
+                                                         strict=True))]
 
 
-def _constant(value):
-    return value
-
-
-def _codes_of(state, start, stop):
-    return state[0].coding.codes[start:stop]
+def _codes_of(holder, steps):
+    return holder.codes(steps).result()
 
 
 def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter_size, options,
@@ -201,24 +262,21 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
         raise ValueError("the Dask client has no workers")
     chunk_groups = [groups[part] for part in even_parts(len(groups),
                                                         min(len(groups), len(workers)))]
-    cluster = _Cluster(client, workers[:len(chunk_groups)])
     spans = [slice(part[0].start, part[-1].stop) for part in chunk_groups]
-    chunks = []
-    for span, part, worker in zip(spans, chunk_groups, cluster.placement, strict=True):
-        where = {"workers": [worker], "allow_other_workers": True}
-        block = client.compute(images[span], **where)
-        mask_block = None if mask is None else client.compute(da.asarray(mask)[span], **where)
-        chunks.append(cluster.submit(new_chunk, block, mask_block, bounds=group_bounds(part),
-                                     filter_size=filter_size, channel_axis=channel_axis,
-                                     n_filters=n_filters, worker=worker))
-    summaries = cluster.results(chunks)
+    mask = None if mask is None else da.asarray(mask)
+    cluster = _Cluster(client, workers[:len(chunk_groups)], [
+        (images[span], None if mask is None else mask[span],
+         dict(bounds=group_bounds(part), filter_size=filter_size, channel_axis=channel_axis,
+              n_filters=n_filters))
+        for span, part in zip(spans, chunk_groups, strict=True)])
+    summaries = cluster.summaries()
     shape = (n_images,) + summaries[0][0][1:]
     dtype = summaries[0][1]
     options.check_precision(dtype)
     n_channels, grid = shape[1], shape[2:]
     key = fingerprint(shape, dtype, sum(s[2] for s in summaries), n_filters, filter_size,
                       options, channel_axis, random_state) if checkpoint else None
-    driver = Driver(cluster, chunks, chunk_groups, options, filter_size, grid, dtype)
+    driver = Driver(cluster, chunk_groups, options, filter_size, grid, dtype)
     state = load_state(checkpoint, fingerprint=key, xp=np) if checkpoint else None
     if state is None:
         initial = initial_dictionary(n_filters, filter_size, n_channels,
@@ -241,14 +299,11 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
             bar.close()
     filters = crop_filters(driver.filters, filter_size)
     code_shape = (n_filters,) + tuple(grid)
-    cluster.follow(driver.chunks)
     codes = da.concatenate([
-        da.from_delayed(dask.delayed(cluster.submit(_codes_of, state, group.start - span.start,
-                                                    group.stop - span.start, worker=worker)),
-                        shape=(group.stop - group.start,) + code_shape, dtype=dtype)
-        for state, span, part, worker in zip(driver.chunks, spans, chunk_groups,
-                                             cluster.placement, strict=True)
-        for group in part])
+        da.from_delayed(dask.delayed(future), shape=(span.stop - span.start,) + code_shape,
+                        dtype=dtype)
+        for future, span in zip(cluster.codes(), spans, strict=True)])
+    codes = codes.rechunk({0: tuple(group.stop - group.start for group in groups)})
     return LearnedDictionary(filters[:, 0] if channel_axis is None else filters, codes,
                              driver.iteration, driver.history, n_channels)
 

@@ -1,7 +1,7 @@
-"""The driver of a Dask fit: the outer loop over the futures of the chunks of images.
+"""The driver of a Dask fit: the outer loop over the chunks of images held by the workers.
 
 :class:`Driver` runs the loop of :func:`csc.learn.alternating_minimization` with the tasks of
-:mod:`csc.chunk` on the chunks' futures, through the cluster view of :mod:`csc.distributed`
+:mod:`csc.chunk` applied to the chunks, through the cluster view of :mod:`csc.distributed`
 (which builds the chunks and returns the result): the filters and the history stay here; the
 dictionary step's consensus average and projection, the coupling rule on the chunks' sums and
 the acceptance rule run here between the rounds of tasks. No dask import: every cluster call
@@ -42,19 +42,17 @@ __all__ = ["Driver"]
 
 
 class Driver:
-    """The outer loop of :func:`csc.learn.alternating_minimization` over the chunks' futures.
+    """The outer loop of :func:`csc.learn.alternating_minimization` over the workers' chunks.
 
-    Every round of the loop is one task per chunk on the chunk's latest state (the cluster
-    view's ``round``, ``read`` and ``results``), so that the tasks of an outer iteration grow
-    with the number of chunks (one per worker), not with the number of image groups.
+    Every round of the loop applies one task of :mod:`csc.chunk` to every chunk (one per worker)
+    and brings back its small result (the cluster view's ``round``; ``read`` for the tasks that
+    change nothing), so that what an outer iteration costs the scheduler grows with the number
+    of workers, not with the number of image groups.
 
     Parameters
     ----------
     cluster : object
-        The cluster view of :mod:`csc.distributed` (``round``, ``read``, ``results``,
-        ``constant``, ``follow``).
-    chunks : list of futures of (csc.chunk.Chunk, object)
-        The chunks at the start of the fit, in image order, each with its summary.
+        The cluster view of :mod:`csc.distributed` (``round``, ``read``).
     chunk_groups : list of lists of slice
         Each chunk's image groups (:func:`csc.dictionary.image_groups` of all images).
     options : LearningOptions
@@ -72,9 +70,8 @@ class Driver:
         As in :class:`csc.state.LearningState`.
     """
 
-    def __init__(self, cluster, chunks, chunk_groups, options, filter_size, grid, dtype):
+    def __init__(self, cluster, chunk_groups, options, filter_size, grid, dtype):
         self.cluster = cluster
-        self.chunks = chunks
         self.chunk_groups = chunk_groups
         starts = list(accumulate((len(part) for part in chunk_groups[:-1]), initial=0))
         # each chunk's groups among all groups, and their filter penalties rho_g
@@ -108,8 +105,7 @@ class Driver:
 
     def _terms(self, filters):
         """Summed ``(data, l1, nnz fraction)`` of every chunk's codes with ``filters``."""
-        window = self.cluster.constant(self.window(filters))
-        return _add_terms(self.cluster.read(chunk_terms, self.chunks, window,
+        return _add_terms(self.cluster.read(chunk_terms, self.window(filters),
                                             self.options.sparsity_weight))
 
     def run(self, callback, bar):
@@ -117,7 +113,6 @@ class Driver:
         start = time.perf_counter() - self.history["seconds"][-1]
         while self.iteration < options.max_iter:
             self.iteration += 1
-            cluster.follow(self.chunks)
             filters = self.filters
             clock = time.perf_counter()
             updated, final_window = filters, None
@@ -128,19 +123,15 @@ class Driver:
             if options.optimizer == "cogd" and self.has_anchor:
                 coded_filters, units, n_backtracked = self._couple(filters, updated)
             coupling_seconds, clock = time.perf_counter() - clock, time.perf_counter()
-            self.chunks = cluster.round(code_chunk, self.chunks, final_window,
-                                        cluster.constant(self.window(coded_filters)),
-                                        units=units, options=options,
-                                        filter_size=self.filter_size)
-            data, l1, nnz = _add_terms(cluster.results(self.chunks))
+            data, l1, nnz = _add_terms(cluster.round(
+                code_chunk, final_window, self.window(coded_filters), units=units,
+                options=options, filter_size=self.filter_size))
             self.has_anchor = True
             coding_seconds = time.perf_counter() - clock
 
             def reject_codes(updated=updated):
-                self.chunks = cluster.round(reject_coding_step, self.chunks,
-                                            cluster.constant(self.window(updated)),
-                                            options.sparsity_weight)
-                return _add_terms(cluster.results(self.chunks))[:2]
+                return _add_terms(cluster.round(reject_coding_step, self.window(updated),
+                                                options.sparsity_weight))[:2]
 
             accepted, kept, terms = accept_iteration((data, l1), self.best_objective,
                                                      self.history, reject_codes)
@@ -165,21 +156,19 @@ class Driver:
         weights = [rho / sum(chunk_rho) for rho in chunk_rho]
         G = filters
         for t in range(options.dictionary_iter):
-            self.chunks = cluster.round(
-                chunk_dictionary_iteration, self.chunks, cluster.constant(self.window(G)),
-                first=t == 0, rho_data=options.dictionary_penalty[0],
-                relaxation=options.relaxation,
+            windows = cluster.round(
+                chunk_dictionary_iteration, self.window(G), first=t == 0,
+                rho_data=options.dictionary_penalty[0], relaxation=options.relaxation,
                 each=[{"rho_groups": rhos} for rhos in self.rho_groups])
-            windows = cluster.results(self.chunks)
             average = sum(w * term for w, term in zip(weights, windows, strict=True))
             G = project_filters(pad_filters(average, self.grid, xp=np), self.support, xp=np)
-        return G, cluster.constant(self.window(G))
+        return G, self.window(G)
 
     def _couple(self, filters, updated):
         """The CoGD rule on the chunks' sums; returns (filters, code units or None, count)."""
         options, cluster = self.options, self.cluster
-        statistics = cluster.read(chunk_coupling_statistics, self.chunks, options.coupling,
-                                  cluster.constant(self.window(updated)))
+        statistics = cluster.read(chunk_coupling_statistics, options.coupling,
+                                  self.window(updated))
         if options.coupling == "filter":
             units = filter_units(sum(statistics), filters, updated,
                                  quantiles=options.coupling_quantiles, xp=np)
@@ -191,7 +180,7 @@ class Driver:
                                         max_iter=options.max_iter, xp=np)
         if positions is None:
             return project_filters(updated, self.support, xp=np), None, 0
-        change = sum(cluster.read(chunk_code_change, self.chunks, positions))
+        change = sum(cluster.read(chunk_code_change, positions))
         coupled, n_changed = reference_update(filters, updated, residual_sum, positions, change,
                                               xp=np)
         return project_filters(coupled, self.support, xp=np), None, n_changed
@@ -205,7 +194,7 @@ class Driver:
         """The arrays and metadata of the whole state's checkpoint (each chunk's share made
         compact on its worker, :func:`csc.chunk.chunk_state_arrays`, then joined here)."""
         arrays, meta = state_to_arrays(self.callback_state())
-        arrays.update(join_arrays(self.cluster.read(chunk_state_arrays, self.chunks,
+        arrays.update(join_arrays(self.cluster.read(chunk_state_arrays,
                                                     anchor=self.options.optimizer == "cogd")))
         return arrays, meta
 
@@ -228,7 +217,7 @@ class Driver:
                                          None if duals is None else duals[groups])
             shares.append({"coding": coding, "dictionary": dictionary,
                            "anchor_codes": share(state.anchor_codes)})
-        self.chunks = self.cluster.round(_resumed, self.chunks, each=shares)
+        self.cluster.round(_resumed, each=shares)
         self.filters = state.dictionary.filters
         self.iteration, self.best_objective = state.iteration, state.best_objective
         self.history = state.history
