@@ -36,6 +36,7 @@ from csc.images import as_array, as_float, image_layout, mask_weights
 from csc.validation import check_bool, check_int, check_positive, check_representable
 
 from .dictionaries import load_dictionaries
+from .masks import observed_pixels
 from .preprocess import LUMA_WEIGHTS
 from .selection import Selection, select_settings
 from .split import biharmonic_fill, n_fill_tiles, smooth, unit_rms_detail
@@ -224,8 +225,8 @@ def _validated_image(image, mask, channel_axis):
     if mask is None:
         observed = np.ones(values.shape, bool)
     else:
-        observed = mask_weights(to_numpy(mask), layout, dtype=bool, binary=True,
-                                each_channel=True)[0]
+        observed = mask_weights(observed_pixels(to_numpy(mask)), layout, dtype=bool,
+                                binary=True, each_channel=True)[0]
     kept = values[observed]
     if not np.all(np.isfinite(kept)):
         raise ValueError("`image` contains NaN or infinite values at observed pixels (mark them "

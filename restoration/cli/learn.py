@@ -2,8 +2,6 @@
 ``--dictionary``; with ``--online``, from any number of images, one mini-batch in memory at a
 time (:meth:`csc.ConvolutionalDictionary.partial_fit`)."""
 
-import os
-
 import numpy as np
 
 from .common import (
@@ -28,7 +26,7 @@ def run(args):
         check_output(args.checkpoint, True, option="--checkpoint")
     if args.batch_size is not None and not args.online:
         raise UsageError("--batch-size sets the mini-batches of --online; add --online")
-    paths = _training_files(args.images)
+    paths = expand(args.images)
     from csc import ConvolutionalDictionary
 
     model = ConvolutionalDictionary(
@@ -99,23 +97,6 @@ def _same_size_runs(images):
     return runs
 
 
-def _training_files(patterns):
-    """The files of ``patterns`` (files, glob patterns, or folders: their image files)."""
-    from ..io import IMAGE_SUFFIXES
-
-    paths = []
-    for pattern in patterns:
-        if not os.path.isdir(pattern):
-            paths.extend(expand([pattern]))
-            continue
-        names = sorted(name for name in os.listdir(pattern)
-                       if name.lower().endswith(IMAGE_SUFFIXES))
-        if not names:
-            raise UsageError(f"folder {pattern} holds no image ({', '.join(IMAGE_SUFFIXES)})")
-        paths.extend(os.path.join(pattern, name) for name in names)
-    return paths
-
-
 def _read_gray_image(path):
     """One image, gray (RGB converted), by the project's float policy, in float64."""
     from ..io import read_image
@@ -150,8 +131,9 @@ def add_parser(commands):
                     "||z||_1 and nnz (fraction of non-zero codes) of the last iteration. With "
                     "--online, images of any number and size, read one mini-batch at a time "
                     "(memory does not grow with the number of images)")
-    learn.add_argument("images", nargs="+",
-                       help="image files, glob patterns or folders (their image files)")
+    learn.add_argument("images", nargs="+", metavar="IMAGES",
+                       help="image files, glob patterns or folders (their PNG, JPEG and TIFF "
+                            "files, sorted)")
     learn.add_argument("-o", "--output", required=True, help="dictionary file (.npz)")
     learn.add_argument("--n-filters", type=positive_int, default=100, help="number of filters")
     learn.add_argument("--filter-size", type=positive_int, default=11,
