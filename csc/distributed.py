@@ -152,7 +152,9 @@ class _Cluster:
         self.sources = sources
         self.workers = list(workers)
         self.log = []  # the rounds that changed the chunks, replayed on a rebuilt chunk
-        self.holders = [self._holder(c, worker) for c, worker in enumerate(workers)]
+        # each chunk's actor future (which keeps it alive, and the codes' tasks depend on it)
+        self.futures = [self._holder(c, worker) for c, worker in enumerate(workers)]
+        self.holders = [future.result() for future in self.futures]
 
     def _holder(self, c, worker):
         images, mask, kwargs = self.sources[c]
@@ -160,7 +162,7 @@ class _Cluster:
         blocks = [None if array is None else self.client.compute(array, **where)
                   for array in (images, mask)]
         return self.client.submit(_ChunkHolder, *blocks, **kwargs, actor=True,
-                                  key=f"chunk-{c}-{uuid.uuid4().hex}", **where).result()
+                                  key=f"chunk-{c}-{uuid.uuid4().hex}", **where)
 
     def summaries(self):
         return [holder.summary for holder in self.holders]
@@ -202,8 +204,9 @@ class _Cluster:
             live = sorted(self.client.scheduler_info()["workers"])
             load = {worker: sum(other == worker for other in self.workers) for worker in live}
             self.workers[c] = min(live, key=load.get)
-            holder = self._holder(c, self.workers[c])
+            future = self._holder(c, self.workers[c])
             try:
+                holder = future.result()
                 for step, step_args, step_kwargs, each in self.log:
                     small = holder.apply(step, step_args, {**step_kwargs, **each[c]}).result()
                 if method == "read":
@@ -212,15 +215,16 @@ class _Cluster:
                 if not _lost(error):
                     raise
                 continue  # that worker was lost too
-            self.holders[c] = holder
+            self.futures[c], self.holders[c] = future, holder
             return small
 
     def codes(self):
-        """Futures of every chunk's codes (each on its worker), at the end of the fit."""
-        return [self.client.submit(_codes_of, holder, len(self.log),
+        """Futures of every chunk's codes (each on its worker), at the end of the fit: tasks
+        on the chunks' actors, which they keep alive until they have run."""
+        return [self.client.submit(_codes_of, future, len(self.log),
                                    key=f"codes-{c}-{uuid.uuid4().hex}", workers=[worker],
                                    allow_other_workers=True)
-                for c, (holder, worker) in enumerate(zip(self.holders, self.workers,
+                for c, (future, worker) in enumerate(zip(self.futures, self.workers,
                                                          strict=True))]
 
 
