@@ -62,8 +62,8 @@ from .prox import project_filters
 from .validation import check_choice, check_int, check_nonnegative, check_random_state
 
 __all__ = ["OnlineState", "ONLINE_HISTORY_KEYS", "CODING_SOLVERS", "learn_dictionary_online",
-           "read_online_checkpoint", "new_online_state", "online_step", "batch_statistics", "surrogate_gradient", "minimize_surrogate",
-           "save_online_state", "load_online_state"]
+           "read_online_checkpoint", "new_online_state", "online_step", "batch_statistics",
+           "surrogate_gradient", "minimize_surrogate", "save_online_state", "load_online_state"]
 
 CODING_SOLVERS = ("admm", "fista")
 ONLINE_HISTORY_KEYS = ("objective", "data_term", "nnz", "n_images", "seconds", "backtracked",
