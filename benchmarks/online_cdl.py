@@ -156,12 +156,9 @@ def memory_run(n_images):
             top, left = (rng.integers(0, n - 100) for n in photo.shape)
             iio.imwrite(os.path.join(folder, f"crop{index:04d}.png"),
                         photo[top:top + 100, left:left + 100])
-        start = time.perf_counter()
         status = main(["learn", folder, "-o", os.path.join(folder, "d.npz"),
                        *MEMORY_ARGUMENTS])
-        seconds = time.perf_counter() - start
-    return {"n_images": n_images, "status": status, "seconds": seconds,
-            "peak_gib": peak_memory_gib()}
+    return {"n_images": n_images, "status": status, "peak_gib": peak_memory_gib()}
 
 
 def in_fresh_process(function, *args):
@@ -233,9 +230,8 @@ def report(results, out):
             "memory of that process (`VmHWM`).", "",
             "Command:", "", "```", r["command"], "```", "",
             *([r["note"], ""] if r.get("note") else []),
-            "| images | seconds | peak memory (GiB) |", "|---|---|---|",
-            *[f"| {run['n_images']} | {run['seconds']:.0f} | {run['peak_gib']:.3f} |"
-              for run in runs],
+            "| images | peak memory (GiB) |", "|---|---|",
+            *[f"| {run['n_images']} | {run['peak_gib']:.3f} |" for run in runs],
             "", f"Reading: {runs[-1]['n_images']} images peak at {ratio:.3f}x the memory of "
             f"{runs[0]['n_images']} (floor: within 10 %).", ""]
     text = "\n".join(lines)

@@ -107,6 +107,33 @@ def _peer_bytes(dask_worker):
     return dask_worker.transfer_outgoing_bytes_total
 
 
+def _time_chunk_calls(dask_worker=None):
+    """On a worker: time every call of this code's chunk holders by the step it applies (they
+    run outside Dask's tasks, so outside its task stream)."""
+    from csc.distributed import _ChunkHolder
+
+    seconds = {}
+
+    def timer(call):
+        def timed(self, function, args, kwargs):
+            start = time.time()
+            try:
+                return call(self, function, args, kwargs)
+            finally:
+                seconds.setdefault(function.__name__, []).append((start, time.time()))
+        return timed
+
+    _ChunkHolder.apply = timer(_ChunkHolder.apply)
+    _ChunkHolder.read = timer(_ChunkHolder.read)
+    _ChunkHolder.timings = seconds
+
+
+def _chunk_call_times(dask_worker=None):
+    from csc.distributed import _ChunkHolder
+
+    return _ChunkHolder.timings
+
+
 def task_seconds(records, start, stop):
     """Seconds per kind of task (the key's name) computing between ``start`` and ``stop``
     (``time.time()``), and the seconds of transfers and deserialisation, from Dask's task
@@ -142,8 +169,16 @@ def fit_run(n_workers):
             return False
 
         model = ConvolutionalDictionary(**PARAMS, max_iter=MAX_ITER, callback=mark)
+        if counts is not None:
+            client.run(_time_chunk_calls)
         with get_task_stream(client) as stream:
             model.fit(da.from_array(images, chunks=16))
+        records = list(stream.data)
+        if counts is not None:  # the chunks' calls as records of the task stream's form
+            records += [{"key": name, "startstops": [{"action": "compute", "start": start,
+                                                      "stop": stop} for start, stop in spans]}
+                        for timings in client.run(_chunk_call_times).values()
+                        for name, spans in timings.items()]
         overhead = scheduler_overhead(client)
         memory = sorted(client.run(_vmhwm).values())
     seconds = [b[0] - a[0] for a, b in zip(marks[:-1], marks[1:], strict=True)]
@@ -154,7 +189,7 @@ def fit_run(n_workers):
     # each other (the filter windows are computed on one worker and fetched by the others)
     per_iteration["between_workers"] = (marks[-1][3] - marks[0][3]) / n_measured
     tasks = {name: value / n_measured
-             for name, value in task_seconds(stream.data, marks[0][1], marks[-1][1]).items()}
+             for name, value in task_seconds(records, marks[0][1], marks[-1][1]).items()}
     return {"n_workers": n_workers, "n_images": len(images), "seconds": seconds,
             "history_seconds": model.history_["seconds"],
             "objective": model.history_["objective"], "bytes": per_iteration,
@@ -341,19 +376,36 @@ def projection(fit, scheduler):
     calls = high["calls"] + calls_per_chunk * (workers - high["chunks"])
     tasks = high["tasks"] + (high["tasks"] - low["tasks"]) / (high["chunks"] - low["chunks"]) \
         * (workers - high["chunks"])
-    # the scheduler's CPU: its work per call at 512 groups (less its idle heartbeat work), and
-    # the heartbeats of 100 workers for as long as the compute takes
-    heartbeats = high["idle"] / SCHEDULER_WORKERS
+    # the scheduler's CPU: its work per call at 512 groups (less its idle work), and its idle
+    # work, all counted as heartbeats (CPU per heartbeat as measured with 16 workers, Dask's
+    # heartbeat interval for 100 workers), for as long as the compute takes
+    from distributed.scheduler import heartbeat_interval
+
+    heartbeats = high["idle"] * heartbeat_interval(SCHEDULER_WORKERS) / SCHEDULER_WORKERS
+    heartbeat_rate = workers / heartbeat_interval(workers)
     per_call = (high["scheduler_seconds"] - high["idle"] * high["wall_seconds"]) / high["calls"]
-    scheduler_seconds = per_call * calls + heartbeats * workers * compute
+    forwarding, beating = per_call * calls, heartbeats * heartbeat_rate * compute
     driver = high["driver_seconds"] / high["calls"] * calls
     driver_bytes = two["bytes"]["from_workers"] / two["n_workers"] * workers
     return {"per_group_seconds": per_group, "compute": compute, "calls": calls,
             "calls_per_chunk": calls_per_chunk, "tasks": tasks, "per_call_ms": 1000 * per_call,
-            "heartbeats": heartbeats, "scheduler": scheduler_seconds, "driver": driver,
+            "heartbeats": heartbeats, "heartbeat_rate": heartbeat_rate,
+            "forwarding": forwarding, "beating": beating, "scheduler": forwarding + beating,
+            "driver": driver,
             "driver_ms_per_call": 1000 * high["driver_seconds"] / high["calls"],
             "driver_bytes": driver_bytes,
-            "total": compute + scheduler_seconds + driver + driver_bytes / 1e9}
+            "total": compute + forwarding + beating + driver + driver_bytes / 1e9}
+
+
+def before_projection(scheduler, groups):
+    """The tasks and the scheduler's CPU seconds per outer iteration of the code at d93f481 for
+    ``groups`` groups: its tasks per group and CPU per task as measured in part scheduler."""
+    figures = scheduler_figures(scheduler["runs"])
+    low, high = figures[0], figures[-1]
+    per_group = (high["tasks"] - low["tasks"]) / (high["n_groups"] - low["n_groups"])
+    tasks = high["tasks"] + per_group * (groups - high["n_groups"])
+    per_task = (high["scheduler_seconds"] - high["idle"] * high["wall_seconds"]) / high["tasks"]
+    return tasks, per_task * tasks
 
 
 def _provenance(part):
@@ -399,6 +451,10 @@ def fit_report(fit, scheduler):
     lines += worker_report(fit)
     if scheduler is not None and "after" in scheduler:
         p = projection(after, scheduler["after"])
+        before = ("" if "before" not in scheduler else
+                  "; the code at d93f481, measured the same way, would run {:,.0f} tasks and "
+                  "{:.1f} s of scheduler CPU".format(*before_projection(
+                      scheduler["before"], 10_000 // PARAMS["group_size"])))
         lines += [
             "### Projection: 10,000 images on 100 workers", "",
             "From the measurements above and in the scheduler part below: images of the same "
@@ -408,35 +464,38 @@ def fit_report(fit, scheduler):
             f"{p['calls_per_chunk']:.1f} calls per chunk per outer iteration as measured, so "
             f"{p['calls']:,.0f} calls and {p['tasks']:,.0f} tasks; the scheduler forwards every "
             f"call at the measured {p['per_call_ms']:.2f} ms of CPU (16 workers, 512 groups, "
-            "its idle heartbeat work taken out) and handles the heartbeats of 100 workers at the "
-            f"measured rate ({1000 * p['heartbeats']:.2f} ms of CPU per worker per second); the "
+            "its idle work taken out) and, in parallel with the compute, the heartbeats of 100 "
+            f"workers ({p['heartbeat_rate']:.0f} a second, Dask's interval for 100 workers) at "
+            f"the measured {1000 * p['heartbeats']:.2f} ms of CPU each (all its idle work with 16 "
+            "workers counted as heartbeats); the "
             f"driver spends the measured {p['driver_ms_per_call']:.2f} ms of CPU per call; each "
             "chunk's consensus terms and sums as measured with 2 workers, through a 1 GB/s link "
             "at the driver; no stragglers.", "",
             "| part | seconds per outer iteration |", "|---|---|",
             f"| compute (10 groups per worker) | {p['compute']:.1f} |",
-            f"| scheduler ({p['calls']:,.0f} calls forwarded, {p['tasks']:,.0f} tasks, "
-            f"heartbeats) | {p['scheduler']:.2f} |",
+            f"| scheduler, forwarding {p['calls']:,.0f} calls ({p['tasks']:,.0f} tasks) | "
+            f"{p['forwarding']:.2f} |",
+            f"| scheduler, heartbeats (in parallel with the compute) | {p['beating']:.2f} |",
             f"| driver ({p['calls']:,.0f} calls) | {p['driver']:.2f} |",
             f"| driver traffic ({p['driver_bytes'] / 1e6:.1f} MB at 1 GB/s) | "
             f"{p['driver_bytes'] / 1e9:.3f} |",
             f"| total | {p['total']:.1f} |", "",
             f"The scheduler's share is {100 * p['scheduler'] / p['compute']:.1f} % of the "
             f"compute (floor: at most 10 %), the driver's {100 * p['driver'] / p['compute']:.1f}"
-            " %; the design at d93f481 projected 113.9 s of scheduler for 16.9 s of compute "
-            "(36,000 tasks).", ""]
+            f" %{before}.", ""]
     return lines
 
 
 def worker_report(fit):
-    """Why one worker was slower than one in-process thread: the task stream's time by kind."""
+    """Why one worker was slower than one in-process thread: its time by kind of step."""
     lines = ["### One worker against one in-process thread", "",
              "The same fit on one Dask worker and in process on one thread "
              "(`limit_threads(1)`), for the code at d93f481 (before) and this code (after): "
              "seconds per outer iteration (median of iterations 2 to 4), and where a worker's "
-             "time goes (Dask's task stream: compute seconds per outer iteration by kind of "
-             "task, transfers and deserialisation, and the rest: the worker waiting for the "
-             "driver and the scheduler between rounds).", ""]
+             "time goes: compute seconds per outer iteration by kind of task (before: Dask's "
+             "task stream; after: the chunk holders' calls, timed on the worker), transfers and "
+             "deserialisation (task stream), and the rest: the worker waiting for the driver "
+             "and the scheduler between rounds.", ""]
     for label in ("before", "after"):
         if label in fit:
             lines += [f"{label.capitalize()}:", "", *_provenance(fit[label])]
