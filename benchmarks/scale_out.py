@@ -286,17 +286,30 @@ def scheduler_run(n_groups):
             if start == "processing" and finish == "memory":
                 self.finished += 1
 
+    from distributed import Client
+
     with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
         cluster.scheduler.add_plugin(TaskCounter())
+        with Client(cluster.scheduler_address) as client:
+            empty_rate = idle_rate(client)  # the scheduler's background without workers
         workers = subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
              "--nworkers", str(SCHEDULER_WORKERS), "--nthreads", "1", "--no-dashboard"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            return in_fresh_process("scheduler-driver", cluster.scheduler_address, n_groups)
+            return dict(in_fresh_process("scheduler-driver", cluster.scheduler_address,
+                                         n_groups), idle_empty_rate=empty_rate)
         finally:
             workers.terminate()
             workers.wait()
+
+
+def idle_rate(client, seconds=10):
+    """CPU seconds per second of the scheduler's thread while no work runs."""
+    start = client.run_on_scheduler(_scheduler_sample)[0], time.perf_counter()
+    time.sleep(seconds)
+    return ((client.run_on_scheduler(_scheduler_sample)[0] - start[0])
+            / (time.perf_counter() - start[1]))
 
 
 def _scheduler_sample(dask_scheduler):
@@ -318,10 +331,7 @@ def scheduler_driver(address, n_groups):
     counts = call_counter()
     with Client(address) as client:
         client.wait_for_workers(SCHEDULER_WORKERS, timeout=600)
-        idle = client.run_on_scheduler(_scheduler_sample)[0], time.perf_counter()
-        time.sleep(10)  # the scheduler's own background work (heartbeats), per second
-        idle_rate = ((client.run_on_scheduler(_scheduler_sample)[0] - idle[0])
-                     / (time.perf_counter() - idle[1]))
+        idle = idle_rate(client)  # the scheduler's background with the workers (heartbeats)
         marks = []
 
         def mark(state):
@@ -336,7 +346,7 @@ def scheduler_driver(address, n_groups):
              for i in range(5)]
     return {"n_groups": n_groups, "n_workers": n_workers, "wall_seconds": steps[0],
             "scheduler_seconds": steps[1], "tasks": steps[2], "calls": steps[3],
-            "driver_seconds": steps[4], "idle_scheduler_rate": idle_rate}
+            "driver_seconds": steps[4], "idle_scheduler_rate": idle}
 
 
 def in_fresh_process(function, *args):
@@ -359,7 +369,8 @@ def scheduler_figures(runs):
                               "wall_seconds")}
         figures.append(dict(median, n_groups=run["n_groups"],
                             chunks=min(run["n_groups"], run["n_workers"]),
-                            idle=run["idle_scheduler_rate"]))
+                            idle=run["idle_scheduler_rate"],
+                            idle_empty=run.get("idle_empty_rate", 0.0)))
     return figures
 
 
@@ -376,12 +387,14 @@ def projection(fit, scheduler):
     calls = high["calls"] + calls_per_chunk * (workers - high["chunks"])
     tasks = high["tasks"] + (high["tasks"] - low["tasks"]) / (high["chunks"] - low["chunks"]) \
         * (workers - high["chunks"])
-    # the scheduler's CPU: its work per call at 512 groups (less its idle work), and its idle
-    # work, all counted as heartbeats (CPU per heartbeat as measured with 16 workers, Dask's
-    # heartbeat interval for 100 workers), for as long as the compute takes
+    # the scheduler's CPU: its work per call at 512 groups (less its idle work), and the
+    # heartbeats of 100 workers for as long as the compute takes: the idle work that 16 workers
+    # add to that of the scheduler alone, per heartbeat (Dask's interval for 16 workers), at
+    # Dask's heartbeat interval for 100 workers
     from distributed.scheduler import heartbeat_interval
 
-    heartbeats = high["idle"] * heartbeat_interval(SCHEDULER_WORKERS) / SCHEDULER_WORKERS
+    heartbeats = max(high["idle"] - high["idle_empty"], 0.0) \
+        * heartbeat_interval(SCHEDULER_WORKERS) / SCHEDULER_WORKERS
     heartbeat_rate = workers / heartbeat_interval(workers)
     per_call = (high["scheduler_seconds"] - high["idle"] * high["wall_seconds"]) / high["calls"]
     forwarding, beating = per_call * calls, heartbeats * heartbeat_rate * compute
@@ -466,8 +479,9 @@ def fit_report(fit, scheduler):
             f"call at the measured {p['per_call_ms']:.2f} ms of CPU (16 workers, 512 groups, "
             "its idle work taken out) and, in parallel with the compute, the heartbeats of 100 "
             f"workers ({p['heartbeat_rate']:.0f} a second, Dask's interval for 100 workers) at "
-            f"the measured {1000 * p['heartbeats']:.2f} ms of CPU each (all its idle work with 16 "
-            "workers counted as heartbeats); the "
+            f"the measured {1000 * p['heartbeats']:.2f} ms of CPU each (the idle work that 16 "
+            "workers add to the scheduler's own, which runs whatever the work and is left out); "
+            "the "
             f"driver spends the measured {p['driver_ms_per_call']:.2f} ms of CPU per call; each "
             "chunk's consensus terms and sums as measured with 2 workers, through a 1 GB/s link "
             "at the driver; no stragglers.", "",
@@ -532,13 +546,15 @@ def scheduler_report(scheduler):
         "includes Numba's compilation in every worker): the tasks that finished (a scheduler "
         "plugin), the driver's calls to the chunks (none at d93f481, which ran tasks), the CPU "
         "seconds of the scheduler's thread (`time.thread_time`) and of the driver's process, "
-        "and the wall seconds; and the scheduler's CPU with no work (its heartbeats).", ""]
+        "and the wall seconds; and the scheduler's CPU with no work, with the 16 workers (its "
+        "heartbeats and its own background) and before they joined.", ""]
     for label in ("before", "after"):
         if label in scheduler:
             lines += [f"{label.capitalize()}:", "", *_provenance(scheduler[label])]
     lines += ["| code | groups | chunks (busy workers) | tasks / outer iteration | calls / "
               "outer iteration | scheduler CPU s / outer iteration | driver CPU s / outer "
-              "iteration | wall s / outer iteration | scheduler CPU idle (s / s) |",
+              "iteration | wall s / outer iteration | scheduler CPU idle, with / without the "
+              "workers (s / s) |",
               "|---|---|---|---|---|---|---|---|---|"]
     for label in ("before", "after"):
         if label not in scheduler:
@@ -549,7 +565,8 @@ def scheduler_report(scheduler):
             driver = f"{f['driver_seconds']:.2f}" if f["driver_seconds"] else "-"
             lines.append(f"| {label} | {f['n_groups']} | {chunks} | {f['tasks']:,.0f} | "
                          f"{f['calls']:,.0f} | {f['scheduler_seconds']:.2f} | {driver} | "
-                         f"{f['wall_seconds']:.1f} | {f['idle']:.3f} |")
+                         f"{f['wall_seconds']:.1f} | {f['idle']:.3f} / "
+                         f"{f['idle_empty']:.3f} |")
         ratios = [f"{figures[-1][key] / figures[0][key]:.2f}x" if figures[0][key] else "-"
                   for key in ("tasks", "calls", "scheduler_seconds")]
         lines.append(f"| {label}: 512 / 8 groups | | | {ratios[0]} | {ratios[1]} | {ratios[2]} "
