@@ -25,16 +25,20 @@ Usage::
 """
 
 import argparse
+import functools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-from common import cpu_description, peak_memory_gib
+import common
+from common import cpu_description, peak_memory_gib, write_report
+
+# this script's functions, each in a fresh interpreter
+in_fresh_process = functools.partial(common.in_fresh_process, __file__)
 
 PARAMS = dict(n_filters=64, filter_size=8, sparsity_weight=0.8, random_state=0)
 BATCH_ITER = 20  # outer iterations of the batch fit
@@ -74,11 +78,22 @@ def batch_run():
             "objective": evaluate(model.filters_, images)}
 
 
-def passes(n_images, n_passes):
-    """The mini-batches of every pass: indices, each pass in its own random order."""
-    for epoch in range(n_passes):
-        order = np.random.default_rng([PARAMS["random_state"], epoch]).permutation(n_images)
-        yield [order[start:start + BATCH] for start in range(0, n_images, BATCH)]
+def timed_passes(images, budget, learn, filters):
+    """``learn(batch)`` on the mini-batches (indices) of every pass, each pass in its own random
+    order, for the passes that fit in ``budget`` seconds (the pass that would end beyond it is
+    not run); after each, ``filters()`` evaluated (not timed). The rows of the passes."""
+    rows, elapsed = [], 0.0
+    for epoch in range(1000):
+        if rows and elapsed + rows[-1]["seconds"] / len(rows) > budget:
+            break
+        order = np.random.default_rng([PARAMS["random_state"], epoch]).permutation(len(images))
+        start = time.perf_counter()
+        for first in range(0, len(images), BATCH):
+            learn(order[first:first + BATCH])
+        elapsed += time.perf_counter() - start
+        rows.append({"pass": epoch + 1, "seconds": elapsed,
+                     "objective": evaluate(filters(), images)})
+    return rows
 
 
 def online_run(budget):
@@ -87,16 +102,8 @@ def online_run(budget):
 
     images = training_images()
     model = ConvolutionalDictionary(**PARAMS, **ONLINE)
-    rows, elapsed = [], 0.0
-    for batches in passes(len(images), 1000):
-        if rows and elapsed + rows[-1]["seconds"] / len(rows) > budget:
-            break
-        start = time.perf_counter()
-        for batch in batches:
-            model.partial_fit(images[batch])
-        elapsed += time.perf_counter() - start
-        rows.append({"pass": len(rows) + 1, "seconds": elapsed,
-                     "objective": evaluate(model.filters_, images)})
+    rows = timed_passes(images, budget, lambda batch: model.partial_fit(images[batch]),
+                        lambda: model.filters_)
     return {"passes": rows, "history": model.history_}
 
 
@@ -124,17 +131,9 @@ def sporco_run(budget):
                   "DataType": np.float32}})
     solver = onlinecdl.OnlineConvBPDNMaskDictLearn(
         initial[:, 0].transpose(1, 2, 0).astype(np.float32), lam, options)
-    rows, elapsed = [], 0.0
-    for batches in passes(len(images), 1000):
-        if rows and elapsed + rows[-1]["seconds"] / len(rows) > budget:
-            break
-        start = time.perf_counter()
-        for batch in batches:
-            solver.solve(signal[..., batch], mask[..., batch])
-        elapsed += time.perf_counter() - start
-        filters = np.moveaxis(solver.getdict().squeeze(), -1, 0)
-        rows.append({"pass": len(rows) + 1, "seconds": elapsed,
-                     "objective": evaluate(filters, images)})
+    rows = timed_passes(images, budget,
+                        lambda batch: solver.solve(signal[..., batch], mask[..., batch]),
+                        lambda: np.moveaxis(solver.getdict().squeeze(), -1, 0))
     return {"passes": rows}
 
 
@@ -159,14 +158,6 @@ def memory_run(n_images):
         status = main(["learn", folder, "-o", os.path.join(folder, "d.npz"),
                        *MEMORY_ARGUMENTS])
     return {"n_images": n_images, "status": status, "peak_gib": peak_memory_gib()}
-
-
-def in_fresh_process(function, *args):
-    command = [sys.executable, __file__, "--run", function, *map(str, args)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def within(objective, reference):
@@ -234,12 +225,7 @@ def report(results, out):
             *[f"| {run['n_images']} | {run['peak_gib']:.3f} |" for run in runs],
             "", f"Reading: {runs[-1]['n_images']} images peak at {ratio:.3f}x the memory of "
             f"{runs[0]['n_images']} (floor: within 10 %).", ""]
-    text = "\n".join(lines)
-    with open(out, "w") as handle:
-        handle.write(text)
-    with open(os.path.splitext(out)[0] + ".json", "w") as handle:
-        json.dump(results, handle, indent=1)
-    print(text)
+    write_report(lines, results, out)
 
 
 def main():

@@ -37,6 +37,7 @@ Usage::
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -46,7 +47,11 @@ import time
 
 import numpy as np
 
-from common import cpu_description, peak_memory_gib
+import common
+from common import cpu_description, peak_memory_gib, write_report
+
+# this script's functions, each in a fresh interpreter
+in_fresh_process = functools.partial(common.in_fresh_process, __file__)
 
 PARAMS = dict(n_filters=64, filter_size=8, sparsity_weight=0.8, group_size=10,
               random_state=0)
@@ -349,14 +354,6 @@ def scheduler_driver(address, n_groups):
             "driver_seconds": steps[4], "idle_scheduler_rate": idle}
 
 
-def in_fresh_process(function, *args):
-    command = [sys.executable, __file__, "--run", function, *map(str, args)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr[-3000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def scheduler_figures(runs):
     """Per run of part scheduler: medians over outer iterations 3 to 5 (iteration 2 includes
     Numba's compilation in every worker) of the tasks, the calls to the chunks (none at
@@ -593,12 +590,7 @@ def report(results, out):
             "|---|---|---|---|",
             f"| {r['megapixels']:.0f} | {r['seconds']:.0f} | {r['peak_gib']:.2f} | "
             f"{r['psnr']:.2f} |", ""]
-    text = "\n".join(lines)
-    with open(out, "w") as handle:
-        handle.write(text)
-    with open(os.path.splitext(out)[0] + ".json", "w") as handle:
-        json.dump(results, handle, indent=1)
-    print(text)
+    write_report(lines, results, out)
 
 
 def main():
