@@ -121,11 +121,12 @@ def _time_chunk_calls(dask_worker=None):
 
     def timer(call):
         def timed(self, function, args, kwargs):
-            start = time.time()
+            start, cpu = time.time(), time.thread_time()
             try:
                 return call(self, function, args, kwargs)
             finally:
-                seconds.setdefault(function.__name__, []).append((start, time.time()))
+                seconds.setdefault(function.__name__, []).append(
+                    (start, time.time(), time.thread_time() - cpu))
         return timed
 
     _ChunkHolder.apply = timer(_ChunkHolder.apply)
@@ -178,12 +179,16 @@ def fit_run(n_workers):
             client.run(_time_chunk_calls)
         with get_task_stream(client) as stream:
             model.fit(da.from_array(images, chunks=16))
-        records = list(stream.data)
+        records, cpu = list(stream.data), None
         if counts is not None:  # the chunks' calls as records of the task stream's form
+            timings = [spans for worker in client.run(_chunk_call_times).values()
+                       for spans in worker.items()]
             records += [{"key": name, "startstops": [{"action": "compute", "start": start,
-                                                      "stop": stop} for start, stop in spans]}
-                        for timings in client.run(_chunk_call_times).values()
-                        for name, spans in timings.items()]
+                                                      "stop": stop} for start, stop, _ in spans]}
+                        for name, spans in timings]
+            # the CPU seconds of the calls' thread, per outer iteration measured
+            cpu = sum(seconds for _, spans in timings for start, stop, seconds in spans
+                      if marks[0][1] <= start and stop <= marks[-1][1]) / (len(marks) - 1)
         overhead = scheduler_overhead(client)
         memory = sorted(client.run(_vmhwm).values())
     seconds = [b[0] - a[0] for a, b in zip(marks[:-1], marks[1:], strict=True)]
@@ -198,7 +203,7 @@ def fit_run(n_workers):
     return {"n_workers": n_workers, "n_images": len(images), "seconds": seconds,
             "history_seconds": model.history_["seconds"],
             "objective": model.history_["objective"], "bytes": per_iteration,
-            "task_seconds": tasks, "start_peer_bytes": start_peers,
+            "task_seconds": tasks, "cpu_seconds": cpu, "start_peer_bytes": start_peers,
             "worker_peak_gib": memory, "task_overhead_ms": overhead,
             "n_groups": -(-len(images) // PARAMS["group_size"])}
 
@@ -221,10 +226,13 @@ def local_run(n_threads=None):
     from csc import ConvolutionalDictionary
     from csc.backend import limit_threads
 
+    cpu = [time.process_time()]  # this process's CPU seconds at the end of every iteration
     with limit_threads(n_threads) if n_threads else contextlib.nullcontext():
-        model = ConvolutionalDictionary(**PARAMS, max_iter=MAX_ITER).fit(training_images())
+        model = ConvolutionalDictionary(**PARAMS, max_iter=MAX_ITER, callback=lambda state: (
+            cpu.append(time.process_time()), False)[1]).fit(training_images())
     history = model.history_
     return {"objective": history["objective"], "seconds": history["seconds"],
+            "cpu_seconds": cpu[1:],
             **{key: history[key] for key in ("dictionary_seconds", "coupling_seconds",
                                              "coding_seconds")}}
 
@@ -510,9 +518,9 @@ def worker_report(fit):
     for label in ("before", "after"):
         if label in fit:
             lines += [f"{label.capitalize()}:", "", *_provenance(fit[label])]
-    lines += ["| code | one thread in process: s / it (dictionary / coding step) | one worker: "
-              "s / it | in tasks | by kind of task | transfers + deserialisation | outside "
-              "tasks |", "|---|---|---|---|---|---|---|"]
+    lines += ["| code | one thread in process: s / it (dictionary / coding step) | its CPU s / "
+              "it | one worker: s / it | in tasks | their CPU s | by kind of task | transfers + "
+              "deserialisation | outside tasks |", "|---|---|---|---|---|---|---|---|---|"]
     for label in ("before", "after"):
         if label not in fit:
             continue
@@ -526,9 +534,12 @@ def worker_report(fit):
         in_tasks = sum(compute.values())
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(compute.items(),
                                                             key=lambda kv: -kv[1]) if v >= 0.01)
+        cpu = [f"{_median_step([0.0, *run['cpu_seconds']]):.2f}" if run.get("cpu_seconds")
+               else "-" for run in (thread,)] + \
+            [f"{worker['cpu_seconds']:.2f}" if worker.get("cpu_seconds") else "-"]
         lines.append(
             f"| {label} | {_median_step(thread['seconds']):.2f} ({steps[0]:.2f} / "
-            f"{steps[1]:.2f}) | {seconds:.2f} | {in_tasks:.2f} | {kinds} | "
+            f"{steps[1]:.2f}) | {cpu[0]} | {seconds:.2f} | {in_tasks:.2f} | {cpu[1]} | {kinds} | "
             f"{sum(other.values()):.2f} | {seconds - in_tasks - sum(other.values()):.2f} |")
     return lines + [""]
 
