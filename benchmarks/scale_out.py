@@ -408,6 +408,7 @@ def projection(fit, scheduler):
     return {"per_group_seconds": per_group, "compute": compute, "calls": calls,
             "calls_per_chunk": calls_per_chunk, "tasks": tasks, "per_call_ms": 1000 * per_call,
             "heartbeats": heartbeats, "heartbeat_rate": heartbeat_rate,
+            "idle_empty": high["idle_empty"],
             "forwarding": forwarding, "beating": beating, "scheduler": forwarding + beating,
             "driver": driver,
             "driver_ms_per_call": 1000 * high["driver_seconds"] / high["calls"],
@@ -484,9 +485,10 @@ def fit_report(fit, scheduler):
             f"call at the measured {p['per_call_ms']:.2f} ms of CPU (16 workers, 512 groups, "
             "its idle work taken out) and, in parallel with the compute, the heartbeats of 100 "
             f"workers ({p['heartbeat_rate']:.0f} a second, Dask's interval for 100 workers) at "
-            f"the measured {1000 * p['heartbeats']:.2f} ms of CPU each (the idle work that 16 "
-            "workers add to the scheduler's own, which runs whatever the work and is left out); "
-            "the "
+            f"the measured {1000 * p['heartbeats']:.2f} ms of CPU each ("
+            + ("the idle work that 16 workers add to the scheduler's own, which runs whatever "
+               "the work and is left out" if p["idle_empty"] else
+               "all the scheduler's idle work with 16 workers counted as heartbeats") + "); the "
             f"driver spends the measured {p['driver_ms_per_call']:.2f} ms of CPU per call; each "
             "chunk's consensus terms and sums as measured with 2 workers, through a 1 GB/s link "
             "at the driver; no stragglers.", "",
