@@ -375,7 +375,7 @@ def scheduler_figures(runs):
         figures.append(dict(median, n_groups=run["n_groups"],
                             chunks=min(run["n_groups"], run["n_workers"]),
                             idle=run["idle_scheduler_rate"],
-                            idle_empty=run.get("idle_empty_rate", 0.0)))
+                            idle_empty=run.get("idle_empty_rate")))
     return figures
 
 
@@ -398,7 +398,7 @@ def projection(fit, scheduler):
     # Dask's heartbeat interval for 100 workers
     from distributed.scheduler import heartbeat_interval
 
-    heartbeats = max(high["idle"] - high["idle_empty"], 0.0) \
+    heartbeats = max(high["idle"] - (high["idle_empty"] or 0.0), 0.0) \
         * heartbeat_interval(SCHEDULER_WORKERS) / SCHEDULER_WORKERS
     heartbeat_rate = workers / heartbeat_interval(workers)
     per_call = (high["scheduler_seconds"] - high["idle"] * high["wall_seconds"]) / high["calls"]
@@ -576,7 +576,7 @@ def scheduler_report(scheduler):
             lines.append(f"| {label} | {f['n_groups']} | {chunks} | {f['tasks']:,.0f} | "
                          f"{f['calls']:,.0f} | {f['scheduler_seconds']:.2f} | {driver} | "
                          f"{f['wall_seconds']:.1f} | {f['idle']:.3f} / "
-                         f"{f['idle_empty']:.3f} |")
+                         f"{'-' if f['idle_empty'] is None else format(f['idle_empty'], '.3f')} |")
         ratios = [f"{figures[-1][key] / figures[0][key]:.2f}x" if figures[0][key] else "-"
                   for key in ("tasks", "calls", "scheduler_seconds")]
         lines.append(f"| {label}: 512 / 8 groups | | | {ratios[0]} | {ratios[1]} | {ratios[2]} "
