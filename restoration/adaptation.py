@@ -1,0 +1,227 @@
+"""A dictionary adapted to the image itself: masked CoGD learning on windows of its detail layer.
+
+The bundled dictionaries are generic; an image dominated by one repeated texture (stripes,
+tiles, a woven or printed pattern) is represented far better by filters learned from the image
+itself. :func:`adapt_dictionary` learns them with the project's own masked dictionary learning
+(:class:`csc.ConvolutionalDictionary`, ``optimizer='cogd'``) and keeps it fast:
+
+- only a few windows of the image are learned from, those with the most detail energy
+  (:func:`learning_windows`); each window is filled and split into smooth part and detail on its
+  own (with a margin of context), so learning never reads a pixel it was not given;
+- the filters start from a bundled dictionary (a warm start: a few outer iterations refine
+  atoms that are already good instead of growing them from noise), with few inner ADMM
+  iterations, and stop when an outer iteration lowers the objective by less than
+  :data:`LEARN_TOL` of it.
+
+The pipeline (:mod:`restoration.pipeline`) adds the learned filters to the candidates of the
+per-image hold-out (:mod:`restoration.selection`), which keeps them only where they predict the
+hidden pixels significantly better. The pixels the hold-out hides never enter learning (neither
+the windows' fills nor the fit read them), or the choice would stop being honest.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .split import biharmonic_fill, smooth
+
+__all__ = ["Adaptation", "adapt_dictionary", "learning_windows", "learning_details",
+           "LEARN_WINDOW", "LEARN_WINDOWS", "LEARN_MARGIN", "LEARN_SPARSITY", "LEARN_MAX_ITER",
+           "LEARN_INNER_ITER", "LEARN_TOL", "LEARN_SMOOTHING"]
+
+LEARN_WINDOW = 64  # side of the learning windows
+LEARN_WINDOWS = 8  # windows per image (an image of at most this many windows' pixels: all of it)
+LEARN_MARGIN = 16  # context around each window for its own fill and smoothing
+LEARN_SPARSITY = 0.2  # lambda of the learning, on the unit-RMS detail of the windows
+LEARN_MAX_ITER = 10  # outer iterations at most
+LEARN_INNER_ITER = 5  # ADMM iterations of each coding and dictionary step
+LEARN_TOL = 0.01  # stop when an outer iteration lowers the objective by less than this fraction
+LEARN_SMOOTHING = 1.0  # sigma of the smooth part of the learning windows
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """Result of :func:`adapt_dictionary`.
+
+    Attributes
+    ----------
+    filters : ndarray of shape (n_filters, s, s), float32
+        The learned filters.
+    seconds : float
+        Wall time of the learning (windows, their fills, the fit).
+    n_iter : int
+        Outer iterations run.
+    objective : float
+        Learning objective ``1/2 ||M (b - D z)||^2 + lambda ||z||_1`` of the windows at the end.
+    n_windows : int
+        Windows learned from.
+    """
+
+    filters: object
+    seconds: float
+    n_iter: int
+    objective: float
+    n_windows: int
+
+
+def learning_windows(values, observed, *, size, count):
+    """The windows of an image with the most detail energy.
+
+    The energy is that of a high-pass of the observed pixels (the image minus its normalised
+    Gaussian average over observed pixels, zero at missing ones), summed over each window of a
+    grid of stride ``size // 2``; the highest windows are taken greedily, none overlapping
+    another. An image of at most ``count`` windows' pixels is one window, the whole image.
+
+    Parameters
+    ----------
+    values : ndarray of shape (H, W)
+        Read at observed pixels only.
+    observed : ndarray of bool of shape (H, W)
+    size : int
+        Window side (at most the image's smaller side).
+    count : int
+        Most windows.
+
+    Returns
+    -------
+    list of (slice, slice)
+    """
+    height, width = observed.shape
+    if height * width <= count * size * size:
+        return [(slice(0, height), slice(0, width))]
+    seen = observed.astype(np.float64)
+    average = ndimage.gaussian_filter(np.where(observed, values, 0.0), 1.0) / np.maximum(
+        ndimage.gaussian_filter(seen, 1.0), 1e-6)
+    energy = np.where(observed, values - average, 0.0) ** 2
+    sums = np.pad(energy, ((1, 0), (1, 0))).cumsum(0).cumsum(1)  # integral image
+    step = max(size // 2, 1)
+    tops = np.unique(np.r_[np.arange(0, height - size + 1, step), height - size])
+    lefts = np.unique(np.r_[np.arange(0, width - size + 1, step), width - size])
+    top, left = np.meshgrid(tops, lefts, indexing="ij")
+    scores = (sums[top + size, left + size] - sums[top, left + size] - sums[top + size, left]
+              + sums[top, left]).ravel()
+    order = np.argsort(-scores, kind="stable")
+    chosen = []
+    for index in order:  # at most a few hundred candidates (a grid of half-windows)
+        row, col = int(top.ravel()[index]), int(left.ravel()[index])
+        if all(abs(row - other_row) >= size or abs(col - other_col) >= size
+               for other_row, other_col in chosen):
+            chosen.append((row, col))
+            if len(chosen) == count:
+                break
+    return [(slice(row, row + size), slice(col, col + size)) for row, col in chosen]
+
+
+def learning_details(values, observed, windows, *, smoothing, margin):
+    """Unit-RMS detail layers of windows, each from its own fill of its own observed pixels.
+
+    Parameters
+    ----------
+    values : ndarray of shape (H, W)
+        Read at ``observed`` pixels only.
+    observed : ndarray of bool of shape (H, W)
+        The pixels learning may read (the hold-out's hidden pixels already removed).
+    windows : list of (slice, slice)
+        Windows of one size.
+    smoothing : float
+        Sigma of the smooth part.
+    margin : int
+        Context around each window for its fill and smoothing.
+
+    Returns
+    -------
+    details : ndarray of shape (n_windows, h, w), float32
+        ``values - smooth(fill)`` at observed pixels, zero elsewhere, not yet scaled.
+    masks : ndarray of bool of shape (n_windows, h, w)
+    """
+    height, width = observed.shape
+    details, masks = [], []
+    for rows, cols in windows:  # a few windows
+        outer = (slice(max(rows.start - margin, 0), min(rows.stop + margin, height)),
+                 slice(max(cols.start - margin, 0), min(cols.stop + margin, width)))
+        inner = (slice(rows.start - outer[0].start, rows.stop - outer[0].start),
+                 slice(cols.start - outer[1].start, cols.stop - outer[1].start))
+        seen = observed[outer]
+        crop = np.where(seen, values[outer], 0.0)
+        fill = biharmonic_fill(crop[None], seen[None])[0]
+        details.append(np.where(seen, crop - smooth(fill, smoothing), 0.0)[inner])
+        masks.append(seen[inner])
+    return np.stack(details).astype(np.float32), np.stack(masks)
+
+
+def adapt_dictionary(planes, observed, initial, *, sparsity_weight=None, max_iter=None,
+                     n_windows=None, window=None, random_state=0, progress=None):
+    """Learn filters from windows of one or several images, warm-started from ``initial``.
+
+    Parameters
+    ----------
+    planes : sequence of ndarray of shape (H, W)
+        The images (gray planes, values in [0, 1]); several images are learned from together,
+        :data:`LEARN_WINDOWS` windows each (images of different sizes allowed).
+    observed : sequence of ndarray of bool of shape (H, W)
+        The pixels learning may read, per image: observed and not hidden by the hold-out.
+    initial : ndarray of shape (n_filters, s, s), float32
+        The starting filters (a bundled dictionary); their number and size are kept.
+    sparsity_weight : float or None
+        Lambda of the learning on the unit-RMS detail; None: :data:`LEARN_SPARSITY`.
+    max_iter : int or None
+        Most outer iterations; None: :data:`LEARN_MAX_ITER`.
+    n_windows : int or None
+        Windows per image; None: :data:`LEARN_WINDOWS`.
+    window : int or None
+        Window side; None: :data:`LEARN_WINDOW` (at most the smallest image side).
+    random_state : int or numpy.random.Generator
+        Seed of the learner (the result is the same for the same seed).
+    progress : object with ``update(n)`` or None
+        Advanced by one per outer iteration.
+
+    Returns
+    -------
+    Adaptation
+    """
+    from csc import ConvolutionalDictionary
+
+    start = time.perf_counter()
+    sparsity_weight = LEARN_SPARSITY if sparsity_weight is None else sparsity_weight
+    max_iter = LEARN_MAX_ITER if max_iter is None else max_iter
+    n_windows = LEARN_WINDOWS if n_windows is None else n_windows
+    window = LEARN_WINDOW if window is None else window
+    window = min([window] + [min(np.shape(plane)) for plane in planes])
+    details, masks = [], []
+    for plane, seen in zip(planes, observed, strict=True):
+        windows = learning_windows(plane, seen, size=window, count=n_windows)
+        detail, mask = learning_details(plane, seen, windows, smoothing=LEARN_SMOOTHING,
+                                        margin=LEARN_MARGIN)
+        details.extend(detail)
+        masks.extend(mask)
+    if len({detail.shape for detail in details}) > 1:  # whole small images of several sizes
+        details, masks = _common_size(details, masks)
+    details, masks = np.stack(details), np.stack(masks)
+    rms = np.sqrt(np.sum(details.astype(np.float64) ** 2) / max(int(masks.sum()), 1))
+    details = details / np.float32(rms if rms > 0 else 1.0)
+
+    def stop(state):  # the stopping rule, then progress
+        if progress is not None:
+            progress.update(1)
+        objective = state.history["objective"]
+        return len(objective) > 2 and objective[-2] - objective[-1] <= LEARN_TOL * objective[-2]
+
+    model = ConvolutionalDictionary(
+        initial.shape[0], initial.shape[-1], sparsity_weight=sparsity_weight, optimizer="cogd",
+        max_iter=max_iter, coding_iter=LEARN_INNER_ITER, dictionary_iter=LEARN_INNER_ITER,
+        initial_filters=initial, random_state=random_state, callback=stop,
+    ).fit(details, masks)
+    return Adaptation(np.asarray(model.filters_, np.float32), time.perf_counter() - start,
+                      int(model.n_iter_), float(model.history_["objective"][-1]), len(details))
+
+
+def _common_size(details, masks):
+    """Windows of several sizes (whole small images) zero-padded to the largest, unobserved
+    there (the learner pads with unobserved pixels anyway)."""
+    height = max(detail.shape[0] for detail in details)
+    width = max(detail.shape[1] for detail in details)
+    pad = [((0, height - d.shape[0]), (0, width - d.shape[1])) for d in details]
+    return ([np.pad(d, p) for d, p in zip(details, pad, strict=True)],
+            [np.pad(m, p) for m, p in zip(masks, pad, strict=True)])
