@@ -57,6 +57,10 @@ class Adaptation:
         Learning objective ``1/2 ||M (b - D z)||^2 + lambda ||z||_1`` of the windows at the end.
     n_windows : int
         Windows learned from.
+    parameters : dict
+        The learner's parameters (:class:`csc.ConvolutionalDictionary`).
+    history : dict of lists
+        The learner's history (objective, nnz, seconds... per outer iteration).
     """
 
     filters: object
@@ -64,6 +68,19 @@ class Adaptation:
     n_iter: int
     objective: float
     n_windows: int
+    parameters: dict
+    history: dict
+
+    def estimator(self):
+        """The learned filters as a fitted :class:`csc.ConvolutionalDictionary`, whose ``save``
+        writes a dictionary file that ``cogd --dictionary`` and ``ConvolutionalDictionary.load``
+        read (``cogd inpaint --save-dictionary``)."""
+        from csc import ConvolutionalDictionary
+
+        model = ConvolutionalDictionary(**self.parameters)
+        model.filters_, model.history_ = self.filters, self.history
+        model.n_iter_, model.n_channels_ = self.n_iter, 1
+        return model
 
 
 def learning_windows(values, observed, *, size, count):
@@ -208,13 +225,14 @@ def adapt_dictionary(planes, observed, initial, *, sparsity_weight=None, max_ite
         objective = state.history["objective"]
         return len(objective) > 2 and objective[-2] - objective[-1] <= LEARN_TOL * objective[-2]
 
-    model = ConvolutionalDictionary(
-        initial.shape[0], initial.shape[-1], sparsity_weight=sparsity_weight, optimizer="cogd",
-        max_iter=max_iter, coding_iter=LEARN_INNER_ITER, dictionary_iter=LEARN_INNER_ITER,
-        initial_filters=initial, random_state=random_state, callback=stop,
-    ).fit(details, masks)
+    parameters = dict(n_filters=initial.shape[0], filter_size=initial.shape[-1],
+                      sparsity_weight=float(sparsity_weight), optimizer="cogd", max_iter=max_iter,
+                      coding_iter=LEARN_INNER_ITER, dictionary_iter=LEARN_INNER_ITER)
+    model = ConvolutionalDictionary(**parameters, initial_filters=initial,
+                                    random_state=random_state, callback=stop).fit(details, masks)
     return Adaptation(np.asarray(model.filters_, np.float32), time.perf_counter() - start,
-                      int(model.n_iter_), float(model.history_["objective"][-1]), len(details))
+                      int(model.n_iter_), float(model.history_["objective"][-1]), len(details),
+                      parameters, model.history_)
 
 
 def _common_size(details, masks):

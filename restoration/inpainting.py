@@ -20,7 +20,7 @@ from .adaptation import adapt_dictionary
 from .dictionaries import load_dictionaries
 from .pipeline import adapts, check_parameters, learning_planes, restore_image
 
-__all__ = ["restore", "restore_batch", "inpaint", "reconstruct"]
+__all__ = ["restore", "restore_batch", "adapt_batch", "inpaint", "reconstruct"]
 
 
 def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothing=None,
@@ -148,25 +148,57 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
     if not isinstance(random_state, numbers.Integral):  # one seed: learning and hold-outs agree
         random_state = int(np.random.default_rng(random_state).integers(2**31))
     masks = [None] * len(images) if masks is None else list(masks)
-    planes = []
-    for index, (image, mask) in enumerate(zip(images, masks, strict=True)):
-        try:
-            planes += learning_planes(image, mask, channel_axis=channel_axis,
-                                      random_state=random_state)
-        except ValueError as error:  # name the image of the batch
-            raise ValueError(f"batch image {index}: {error}") from None
-    missing = any(mask is not None and not np.all(mask) for mask in masks)
-    learned = None
-    if adapt or (adapt is None and missing and adapts([plane.shape for plane, _ in planes])):
-        learned = adapt_dictionary([plane for plane, _ in planes],
-                                   [readable for _, readable in planes],
-                                   load_dictionaries(dictionary)[0], random_state=random_state)
+    learned = adapt_batch(images, masks, dictionary=dictionary,
+                          channel_axes=[channel_axis] * len(images), adapt=adapt,
+                          random_state=random_state)
     return tuple(restore_image(image, mask, dictionary=dictionary,
                                sparsity_weight=sparsity_weight, smoothing=smoothing,
                                max_iter=max_iter, channel_axis=channel_axis,
                                keep_observed=keep_observed, adapt=learned is not None,
                                random_state=random_state, progress=progress, learned=learned)
                  for image, mask in zip(images, masks, strict=True))
+
+
+def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, random_state=0):
+    """The dictionary :func:`restore_batch` (and ``cogd`` on several files) learns from every
+    image, or None.
+
+    Parameters
+    ----------
+    images, masks : sequences of ndarray
+        The images and their masks (None: every pixel observed).
+    dictionary : as in :func:`restore`
+        Its first dictionary is the starting point.
+    channel_axes : sequence of int or None
+        The channel axis of each image.
+    adapt : bool or None
+        None: learn when pixels are missing and the images hold enough windows
+        (:func:`restoration.pipeline.adapts`).
+    random_state : int
+        The seed every image is then restored with (its hold-out's hidden pixels are withheld).
+
+    Returns
+    -------
+    restoration.adaptation.Adaptation or None
+
+    Raises
+    ------
+    ValueError
+        An image or mask that :func:`restore` refuses, naming its place in the batch.
+    """
+    if adapt is False:
+        return None
+    planes = []
+    for index, (image, mask, axis) in enumerate(zip(images, masks, channel_axes, strict=True)):
+        try:
+            planes += learning_planes(image, mask, channel_axis=axis, random_state=random_state)
+        except ValueError as error:  # name the image of the batch
+            raise ValueError(f"batch image {index}: {error}") from None
+    missing = any(mask is not None and not np.all(mask) for mask in masks)
+    if not (adapt or (missing and adapts([plane.shape for plane, _ in planes]))):
+        return None
+    return adapt_dictionary([plane for plane, _ in planes], [readable for _, readable in planes],
+                            load_dictionaries(dictionary)[0], random_state=random_state)
 
 
 def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,

@@ -2,6 +2,7 @@
 bar and reported on several lines; several inputs are handed to :mod:`restoration.cli.batch`.
 Both run :func:`restoration.cli.files.restore_file` on every input."""
 
+import argparse
 import os
 import tempfile
 
@@ -19,7 +20,7 @@ from .common import (
     say,
     user_input,
 )
-from .files import file_settings, read_input, restore_file
+from .files import describe_adaptation, file_settings, read_input, restore_file, save_dictionary
 
 __all__ = ["add_parsers", "run", "REPORT_HELP", "DEMO_OUTPUTS"]
 
@@ -33,7 +34,9 @@ REPORT_HELP = (
     "lambda = --sparsity-weight and sigma = --smoothing (the Gaussian that separates the smooth "
     "part from the detail), chosen per image by predicting hidden observed pixels unless given; "
     "'biharmonic fill' means the sparse detail did not predict them better, so the fill alone "
-    "is the result; PSNR/SSIM are measured on the image as written to the file")
+    "is the result; 'dictionary' says whether a dictionary was learned from the image (its "
+    "time, outer iterations and learning objective) and which candidate restored it; PSNR/SSIM "
+    "are measured on the image as written to the file")
 
 
 def run(args):
@@ -41,6 +44,11 @@ def run(args):
     inputs = expand(args.inputs)
     if len(inputs) < 2 and (args.workers is not None or args.scheduler is not None):
         raise UsageError("--workers and --scheduler are for several inputs")
+    if getattr(args, "save_dictionary", None) is not None:
+        if args.adapt is False:
+            raise UsageError("--save-dictionary keeps the learned dictionary; drop --no-adapt")
+        check_output(args.save_dictionary, args.force, (".npz",), option="--save-dictionary")
+        args.adapt = True
     if args.command == "inpaint" and args.mask is None and args.missing is None:
         if inputs:
             raise UsageError("give --mask MASK or --missing FRACTION")
@@ -72,8 +80,12 @@ def _run_one(args, path):
                               for s in info.selections)
     say(f"{args.command}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {settings_text}, "
         f"{info.n_iter} iterations x {info.n_tiles} tile(s), {info.seconds:.1f} s -> {output}")
+    say(f"  dictionary: {describe_adaptation(info)}")
     for label, measured in restored.comparisons:
         say(f"  {label}: {measured}")
+    learned = next((a for a in info.adaptations if a is not None), None)
+    if getattr(args, "save_dictionary", None) is not None:
+        save_dictionary(learned, args.save_dictionary)
     return 0
 
 
@@ -149,8 +161,17 @@ def add_parsers(commands):
                          help="with several inputs: restore them on the workers of this Dask "
                               "scheduler (e.g. tcp://host:8786; the files must be readable and "
                               "writable there at the same paths)")
-        sub.add_argument("--dictionary", help="dictionary .npz written by `cogd learn` "
-                         "(default: the bundled one)")
+        sub.add_argument("--dictionary", help="dictionary .npz written by `cogd learn` or "
+                         "--save-dictionary (default: the bundled ones)")
+        sub.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
+                         help="learn a dictionary from the image itself (several inputs: one "
+                              "from all of them) and let the hold-out choose it where it "
+                              "predicts hidden pixels significantly better (default: when "
+                              "pixels are missing and the image is at least about 181x181)")
+        if sub is inpaint:
+            sub.add_argument("--save-dictionary", metavar="PATH",
+                             help="write the learned dictionary to this .npz (implies --adapt; "
+                                  "reuse it with --dictionary)")
         sub.add_argument("--sparsity-weight", type=float, default=None,
                          help="lambda, relative to the RMS of the observed detail: larger is "
                               "sparser and smoother (default: chosen per image)")

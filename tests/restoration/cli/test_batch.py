@@ -71,3 +71,20 @@ def test_workers_need_several_inputs(photos):
     result = run_cogd("inpaint", folder / "crop0.png", "--missing", "0.5", "-o",
                       out / "a.png", "--workers", "2", *FAST)
     assert result.returncode == 2 and "for several inputs" in result.stderr
+
+
+def test_adaptation_learns_one_dictionary_from_every_input(photos, capsys, monkeypatch):
+    import restoration.adaptation as adaptation
+    from csc import ConvolutionalDictionary
+    from restoration.cli import main
+
+    monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 2)
+    folder, out = photos
+    saved = out.parent / "batch.npz"
+    assert main(["inpaint", str(folder / "*.png"), "--missing", "0.5", "-o", str(out),
+                 "--adapt", "--save-dictionary", str(saved), *FAST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("one dictionary learned from the 3 images: 3 window(s)")
+               for line in lines)
+    assert sum(" nnz " in line for line in lines) == 3
+    assert ConvolutionalDictionary.load(saved).filters_.shape == (36, 12, 12)

@@ -84,6 +84,12 @@ def test_inpaint_demo_is_rerunnable_and_writes_to_the_cache_folder(tmp_path, mon
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--max-iter", "0"], "--max-iter"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--bogus"], "unrecognized"),
     (["reconstruct", "{bad}", "-o", "{out}"], "cannot read image"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--no-adapt",
+      "--save-dictionary", "{tmp}/d.npz"], "drop --no-adapt"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--save-dictionary",
+      "{tmp}/d.txt"], "--save-dictionary must end with one of .npz"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--adapt", "--save-dictionary",
+      "{photo}.npz", "--sparsity-weight", "-1"], "sparsity_weight"),
 ])
 def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, photo, capsys,
                                                                    arguments, message):
@@ -102,3 +108,21 @@ def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, pho
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1 and "Traceback" not in error
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, no partial file
+
+
+def test_save_dictionary_keeps_the_learned_filters_for_dictionary(tmp_path, photo, capsys,
+                                                                   monkeypatch):
+    import restoration.adaptation as adaptation
+    from csc import ConvolutionalDictionary
+
+    monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 2)
+    saved = tmp_path / "learned.npz"
+    assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "a.png"),
+                 "--save-dictionary", str(saved), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "dictionary: learned from 1 window(s)" in out and str(saved) in out
+    filters = ConvolutionalDictionary.load(saved).filters_
+    assert filters.shape == (36, 12, 12) and np.isfinite(filters).all()
+    assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "b.png"),
+                 "--dictionary", str(saved), "--no-adapt", *FAST]) == 0
+    assert "dictionary: none learned" in capsys.readouterr().out
