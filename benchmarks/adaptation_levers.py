@@ -14,8 +14,10 @@ Each lever is measured as a change of the current pipeline: ``main`` is the pipe
 (no residual interpolation, no adaptation: ``fill_residual`` replaced by the identity);
 ``residual`` adds :func:`restoration.split.fill_residual`; ``context`` gives the hold-out's
 hidden pixels their context (``restoration.selection.REGION_MARGIN``); ``adapt`` adds the
-dictionary learned from the image as a candidate of the hold-out (:mod:`restoration.adaptation`,
-its defaults; kept only when significantly better, ``restoration.selection.SIGNIFICANCE``); the
+dictionary learned from the image as a candidate of the hold-out (``adapt=True``,
+:mod:`restoration.adaptation`'s defaults; kept only when significantly better,
+``restoration.selection.SIGNIFICANCE``); ``defaults`` is ``restore`` as shipped (``adapt=None``:
+it learns only where the image repeats itself, :func:`restoration.pipeline.adapts`); the
 other rows change one thing of ``adapt``. Levers that are not in the package are written here
 from its parts.
 
@@ -38,8 +40,9 @@ from restoration.io import write_text
 
 from common import machine
 
-LEVERS = ("main", "residual", "context", "adapt", "no significance", "learn outside regions",
-          "init #1", "72 filters", "16x16", "8x8 + 16x16", "16 windows", "20 iterations",
+LEVERS = ("main", "residual", "context", "defaults", "adapt", "no significance",
+          "learn beside hidden pixels", "init #1", "72 filters", "12x12", "8x8 + 16x16",
+          "16 windows", "20 iterations",
           "learn lambda 0.1", "learn lambda 0.4", "two passes", "shifted grids",
           "lambda candidates", "sigma candidates")
 
@@ -101,6 +104,8 @@ def run_lever(lever, image, mask):
         start = time.perf_counter()
         if lever in ("main", "residual", "context"):
             result = restore(image, mask, adapt=False)
+        elif lever == "defaults":
+            result = restore(image, mask)
         elif lever in ("adapt", "no significance", "two passes", "shifted grids",
                        "lambda candidates", "sigma candidates"):
             result = restore(image, mask, adapt=True)
@@ -121,7 +126,8 @@ def run_lever(lever, image, mask):
 
 def restore_with_learned(lever, image, mask):
     """The ``adapt`` pipeline with other learned candidates: the hold-out of ``restore`` (same
-    seed) is drawn first and its hidden pixels withheld from learning, as in the pipeline."""
+    seed) is drawn first and learning reads what the pipeline's would
+    (:meth:`restoration.selection.HoldOut.learnable`), or also the regions' kept pixels."""
     import restoration.pipeline as pipeline
     from restoration import load_dictionaries, restore
     from restoration.adaptation import adapt_dictionary
@@ -129,18 +135,17 @@ def restore_with_learned(lever, image, mask):
 
     bundled = load_dictionaries(None)
     holdout = hold_out(mask, random_state=0)
-    kept = mask & ~holdout.hidden
-    if lever == "learn outside regions":
-        for region in holdout.regions:
-            kept[region] = False
+    kept = holdout.learnable(mask)
+    if lever == "learn beside hidden pixels":  # the regions' kept pixels too
+        kept = mask & ~holdout.hidden
     plane = np.where(mask, image, 0.0)
     start = time.perf_counter()
-    settings = {"learn outside regions": [dict(initial=bundled[0])],
+    settings = {"learn beside hidden pixels": [dict(initial=bundled[0])],
                 "init #1": [dict(initial=bundled[1])],
                 "72 filters": [dict(initial=np.concatenate(bundled))],
-                "16x16": [dict(initial=np.pad(bundled[0], ((0, 0), (2, 2), (2, 2))))],
-                "8x8 + 16x16": [dict(initial=bundled[0][:, 2:10, 2:10]),
-                                dict(initial=np.pad(bundled[0], ((0, 0), (2, 2), (2, 2))))],
+                "12x12": [dict(initial=bundled[0], filter_size=12)],
+                "8x8 + 16x16": [dict(initial=bundled[0], filter_size=8),
+                                dict(initial=bundled[0])],
                 "16 windows": [dict(initial=bundled[0], n_windows=16)],
                 "20 iterations": [dict(initial=bundled[0], max_iter=20)],
                 "learn lambda 0.1": [dict(initial=bundled[0], sparsity_weight=0.1)],
@@ -227,9 +232,11 @@ def markdown(rows, command, note):
              f"Command: `{command}`", "", f"Machine: {machine()}. {note}", "",
              "Gray images, 50 % missing at random, PSNR gain over biharmonic (dB, data range 1, "
              "whole image). 'main': the pipeline before this issue; 'residual': plus the "
-             "interpolated residual; 'adapt': plus the dictionary learned from the image as a "
-             "hold-out candidate (36 filters 12x12 from bundled #0, 8 windows 64x64, lambda "
-             "0.2, at most 10 outer iterations); every other row changes one thing of 'adapt'. "
+             "interpolated residual; 'context': plus context around the hold-out's hidden pixels; "
+             "'adapt': plus the dictionary learned from the image as a hold-out candidate "
+             "(adapt=True: 36 filters 16x16 from bundled #0 zero-padded, 8 windows 64x64, "
+             "lambda 0.2, at most 10 outer iterations); 'defaults': restore as shipped "
+             "(adapt=None); every other row changes one thing of 'adapt'. "
              "Seconds: the whole restoration (learning included); 'learn': the learning alone "
              "(all learned candidates), with its outer iterations; 'won': the images where a "
              "learned dictionary restored the image.", "",
@@ -242,8 +249,7 @@ def markdown(rows, command, note):
         won = sum(run["candidate"].startswith("learned") for run in runs)
         lines.append(
             f"| {lever} | {np.mean(gains):+.3f} | {np.median(gains):+.2f} | {worst['image']} "
-            f"{worst['gain']:+.2f} | {np.mean([r['seconds'] for r in runs]):.1f} | "
-            f"{np.mean([r['learn_seconds'] for r in runs]):.1f} / "
+            f"{worst['gain']:+.2f} | {_mean(runs, 'seconds')} | {_mean(runs, 'learn_seconds')} / "
             f"{np.mean([r['learn_iter'] for r in runs]):.1f} | {won}/{len(runs)} | "
             f"{np.mean([r['objective'] for r in runs]):.0f} / "
             f"{np.mean([r['nnz'] for r in runs]):.4f} |")
@@ -254,9 +260,16 @@ def markdown(rows, command, note):
         first = next(row for row in rows if row["image"] == image)
         cells = [f"{table[(image, lever)]['gain']:+.2f} {_short(table[(image, lever)])}"
                  if (image, lever) in table else "" for lever in levers]
-        lines.append(f"| {image} | {first['biharmonic']:.2f} ({first['biharmonic_seconds']:.2f})"
-                     f" | " + " | ".join(cells) + " |")
+        seconds = _mean([first], "biharmonic_seconds", 2)
+        lines.append(f"| {image} | {first['biharmonic']:.2f} ({seconds}) | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _mean(runs, key, digits=1):
+    """The mean of ``key`` over ``runs``, or '-' when the run kept no durations
+    (``--no-seconds``)."""
+    return f"{np.mean([run[key] for run in runs]):.{digits}f}" if key in runs[0] else "-"
 
 
 def _short(row):
@@ -272,10 +285,14 @@ def main(argv=None):
     parser.add_argument("--images", nargs="+", default=None, help="a subset of the set")
     parser.add_argument("--note", default="", help="conditions of the run (load), for the report")
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--no-seconds", action="store_true",
+                        help="keep no durations (a run on a machine busy with a timing benchmark)")
     args = parser.parse_args(argv)
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     rows = measure(args.levers, args.images)
+    if args.no_seconds:
+        rows = [{k: v for k, v in row.items() if not k.endswith("seconds")} for row in rows]
     command = "python " + shlex.join(["benchmarks/adaptation_levers.py"] + sys.argv[1:])
     write_text(args.out, markdown(rows, command, args.note))
     write_text(os.path.splitext(args.out)[0] + ".json",

@@ -59,8 +59,8 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
         Return observed pixels unchanged; None means True when a ``mask`` is given.
     adapt : bool or None, default None
         Learn a dictionary from the image itself (:func:`restoration.adaptation.adapt_dictionary`:
-        a few windows of its detail layer, warm-started from the first dictionary, the pixels
-        hidden by the hold-out withheld) and add it to the candidates of the hold-out, which
+        a few windows of its detail layer, warm-started from the first dictionary, the regions
+        of the hold-out withheld) and add it to the candidates of the hold-out, which
         keeps it only where it predicts significantly better. None: when pixels are missing and
         the image holds enough windows (:func:`restoration.pipeline.adapts`; the learning then
         has a bounded cost). With nothing missing, True codes with the learned dictionary.
@@ -102,7 +102,7 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
     """Restore several images, adapting one dictionary to all of them.
 
     As :func:`restore` on each image, except that the adapted dictionary is learned once, from
-    windows of every image (each image's hold-out pixels withheld, :func:`restoration.pipeline.
+    windows of every image (each image's hold-out regions withheld, :func:`restoration.pipeline.
     learning_planes`), and offered to the hold-out of each image: the protocol of the
     convolutional sparse coding papers, which learn from the whole corrupted set.
 
@@ -175,7 +175,7 @@ def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, ran
         None: learn when pixels are missing and the images hold enough windows
         (:func:`restoration.pipeline.adapts`).
     random_state : int
-        The seed every image is then restored with (its hold-out's hidden pixels are withheld).
+        The seed every image is then restored with (its hold-out's regions are withheld).
 
     Returns
     -------
@@ -195,7 +195,7 @@ def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, ran
         except ValueError as error:  # name the image of the batch
             raise ValueError(f"batch image {index}: {error}") from None
     missing = any(mask is not None and not np.all(mask) for mask in masks)
-    if not (adapt or (missing and adapts([plane.shape for plane, _ in planes]))):
+    if not (adapt or (missing and adapts(planes))):
         return None
     return adapt_dictionary([plane for plane, _ in planes], [readable for _, readable in planes],
                             load_dictionaries(dictionary)[0], random_state=random_state)

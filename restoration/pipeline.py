@@ -43,7 +43,15 @@ from csc.validation import (
     check_representable,
 )
 
-from .adaptation import LEARN_MAX_ITER, LEARN_WINDOW, LEARN_WINDOWS, adapt_dictionary
+from .adaptation import (
+    LEARN_FILTER_SIZE,
+    LEARN_MAX_ITER,
+    LEARN_WINDOW,
+    LEARN_WINDOWS,
+    REPETITION,
+    adapt_dictionary,
+    repetition,
+)
 from .dictionaries import load_dictionaries
 from .preprocess import LUMA_WEIGHTS
 from .selection import Selection, hold_out, select_settings
@@ -175,10 +183,11 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
     dictionaries = load_dictionaries(dictionary)
     luminance = _luminance(observed)
     planes = 1 if luminance else len(channels)
-    n_tiles = n_coding_tiles(channels.shape[-2:], max(d.shape[-1] for d in dictionaries))
-    n_fill = n_fill_tiles(channels.shape[-2:])
     learning = LEARN_MAX_ITER if adapt is not False and selection is None else 0
-    with tqdm(total=n_fill + planes * (1 + learning + n_tiles * max_iter + n_fill),
+    sizes = [d.shape[-1] for d in dictionaries] + ([LEARN_FILTER_SIZE] if learning else [])
+    n_tiles = estimate = n_coding_tiles(channels.shape[-2:], max(sizes))  # at most
+    n_fill = n_fill_tiles(channels.shape[-2:])
+    with tqdm(total=n_fill + planes * (1 + learning + estimate * max_iter + n_fill),
               disable=not progress, desc="restoring", unit="step", leave=False) as bar:
         fill = biharmonic_fill(channels, observed, progress=bar)
         restored = np.empty_like(fill)
@@ -200,7 +209,7 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
             if chosen.smoothing is None:  # the fill alone predicted the hidden pixels best
                 # (here, or on the block-wise path's sample)
                 restored[targets] = fill[targets]
-                bar.update(n_tiles * max_iter + n_fill)
+                bar.update(estimate * max_iter + n_fill)
                 continue
             smooth_part = smooth(plane_fill, chosen.smoothing)
             detail, scale = unit_rms_detail(plane - smooth_part, seen)
@@ -217,6 +226,8 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
             restored[targets] = fill[targets] + (model - plane_fill)
             objective += coded.objective
             nonzero += coded.nnz
+            bar.update((estimate - coded.n_tiles) * max_iter)
+            n_tiles = coded.n_tiles
     if keep_observed or (keep_observed is None and mask is not None):
         restored = np.where(observed, channels, restored)
     restored = np.clip(restored, 0.0, 1.0).astype(channels.dtype)
@@ -230,11 +241,11 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
 
 def learning_planes(image, mask, *, channel_axis=None, random_state=0):
     """The coded planes of an image with the pixels the learning of an adapted dictionary may
-    read in each (observed, not hidden by the hold-out that :func:`restore_image` draws with
-    ``random_state``): ``[(plane, readable)]``, ``(H, W)`` arrays (validated as in
-    :func:`restore_image`)."""
+    read in each (:meth:`restoration.selection.HoldOut.learnable` of the hold-out that
+    :func:`restore_image` draws with ``random_state``): ``[(plane, readable)]``, ``(H, W)``
+    arrays (validated as in :func:`restore_image`)."""
     channels, observed, _ = _validated_image(image, mask, channel_axis)
-    return [(plane, seen & ~hold_out(seen, random_state=random_state).hidden)
+    return [(plane, hold_out(seen, random_state=random_state).learnable(seen))
             for plane, _, seen, _ in _planes(channels, channels, observed, _luminance(observed))]
 
 
@@ -285,8 +296,8 @@ def _settings(plane, observed, dictionaries, *, sparsity_weight, smoothing, adap
                                        random_state=random_state, progress=progress)
         return Selection(smoothings[0], weights[0], len(dictionaries), {}, 0), learned
     holdout = hold_out(observed, random_state=random_state)
-    if learned is None and (adapt or (adapt is None and adapts([observed.shape]))):
-        learned = adapt_dictionary([plane], [observed & ~holdout.hidden], dictionaries[0],
+    if learned is None and (adapt or (adapt is None and adapts([(plane, observed)]))):
+        learned = adapt_dictionary([plane], [holdout.learnable(observed)], dictionaries[0],
                                    random_state=random_state, progress=progress)
     candidates = dictionaries if learned is None else dictionaries + (learned.filters,)
     return select_settings(plane, observed, candidates, smoothings=smoothings,
@@ -294,13 +305,19 @@ def _settings(plane, observed, dictionaries, *, sparsity_weight, smoothing, adap
                            n_trusted=len(dictionaries), xp=xp), learned
 
 
-def adapts(shapes):
-    """Whether ``adapt=None`` learns a dictionary from planes of ``shapes``, ``[(H, W)]`` (one
-    image, or every image of a batch): when they hold :data:`restoration.adaptation.
-    LEARN_WINDOWS` windows of :data:`restoration.adaptation.LEARN_WINDOW` pixels a side, so that
-    learning reads a fixed number of windows per image (a bounded time, small beside the coding
-    of such an image) chosen from more of it; smaller images give too little to learn from."""
-    return sum(int(h) * int(w) for h, w in shapes) >= LEARN_WINDOWS * LEARN_WINDOW ** 2
+def adapts(planes):
+    """Whether ``adapt=None`` learns a dictionary from ``planes``, ``[(values, observed)]`` of
+    ``(H, W)`` (one image's, or every image's of a batch): when they hold
+    :data:`restoration.adaptation.LEARN_WINDOWS` windows of :data:`restoration.adaptation.
+    LEARN_WINDOW` pixels a side (learning then reads a fixed number of windows, a bounded time,
+    chosen from more of the image) and repeat themselves (their mean
+    :func:`restoration.adaptation.repetition` at least :data:`restoration.adaptation.
+    REPETITION`): the learned dictionary won where the image repeats a pattern and nowhere
+    else, so elsewhere its time is saved."""
+    pixels = sum(observed.size for _, observed in planes)
+    if pixels < LEARN_WINDOWS * LEARN_WINDOW ** 2:
+        return False
+    return np.mean([repetition(values, observed) for values, observed in planes]) >= REPETITION
 
 
 def _validated_image(image, mask, channel_axis):

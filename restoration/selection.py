@@ -25,6 +25,7 @@ BIHARMONIC = "biharmonic"  # the key of the fill alone in Selection.errors
 # the hold-out's regions, hidden fraction and FISTA iterations per candidate
 REGION_SIZE, N_REGIONS, HOLDOUT, MAX_ITER = 64, 4, 0.15, 20
 REGION_MARGIN = 16  # context restored around each region's hidden pixels
+LEARN_OUTSIDE = 0.75  # most of the observed pixels the regions may cover and learning avoid them
 # Standard errors by which a challenger must beat the trusted candidates: a dictionary learned
 # from the image predicted the hidden pixels of page (benchmarks/adaptation_levers.py) 2 % better
 # than the bundled ones and restored the image 0.5 dB worse; the hold-out's error is a mean over
@@ -94,11 +95,28 @@ class HoldOut:
     hidden : ndarray of bool of shape (H, W)
         The hidden pixels (observed, inside the regions' cores). Nothing that is compared on
         them may have seen them: the fill and coding of the regions use ``observed & ~hidden``,
-        and so does the learning of an adapted dictionary (:mod:`restoration.adaptation`).
+        and the learning of an adapted dictionary reads none of them (:meth:`learnable`).
     """
 
     regions: list
     hidden: object
+
+    def learnable(self, observed):
+        """The observed pixels the learning of an adapted dictionary may read,
+        ``(H, W)`` bool (:mod:`restoration.adaptation`): those outside every region, so that
+        the hold-out compares the learned filters where they did not learn, as most of the image
+        is (a dictionary that has learned the neighbourhood of the hidden pixels predicts them
+        better than the rest of the image, and was chosen where it lost: china pagoda of
+        ``benchmarks/inpaint_vs_peers.py``, page of ``benchmarks/adaptation_levers.py``). When
+        the regions cover more than :data:`LEARN_OUTSIDE` of the observed pixels (a small
+        image), the observed pixels less the hidden ones."""
+        inside = np.zeros(self.hidden.shape, bool)
+        for region in self.regions:
+            inside[region] = True
+        outside = observed & ~inside
+        if outside.sum() < (1 - LEARN_OUTSIDE) * observed.sum():
+            return observed & ~self.hidden
+        return outside
 
 
 def hold_out(observed, *, region_size=None, n_regions=None, fraction=None, margin=None,

@@ -104,7 +104,7 @@ def test_the_decision_and_the_learning_are_reported(damaged, quick):
     assert adapted.adapted and adapted.candidates[-1] == "learned"
     assert learned.seconds > 0 and 1 <= learned.n_iter <= 3 and learned.n_windows == 1
     assert np.isfinite(learned.objective) and learned.objective > 0
-    assert learned.filters.shape == load_dictionaries()[0].shape
+    assert learned.filters.shape == (36, 16, 16)  # the bundled number, LEARN_FILTER_SIZE
     assert learned.filters.dtype == np.float32
     whole = restore(image, None, adapt=True, max_iter=3)  # nothing missing: the learned filters
     assert whole.candidate == "learned" and whole.selections[0].errors == {}
@@ -134,11 +134,37 @@ def test_learning_planes_are_the_coded_planes_less_the_hidden_pixels(damaged):
     assert len(learning_planes(colour, np.stack([mask, mask, ~mask], -1), channel_axis=-1)) == 3
 
 
-def test_adapt_dictionary_keeps_the_initial_size_and_stops_early_when_nothing_changes():
+def test_learning_reads_no_pixel_of_the_regions_when_the_rest_is_most_of_the_image():
+    mask = np.random.default_rng(2).random((256, 256)) >= 0.5
+    holdout = hold_out(mask, random_state=0)
+    inside = np.zeros(mask.shape, bool)
+    for region in holdout.regions:
+        inside[region] = True
+    np.testing.assert_array_equal(holdout.learnable(mask), mask & ~inside)
+
+
+def test_repetition_tells_a_periodic_pattern_from_noise():
+    rows, cols = np.mgrid[0:128, 0:128]
+    observed = np.random.default_rng(0).random(rows.shape) >= 0.5
+    stripes = 0.5 + 0.3 * np.sin(2 * np.pi * cols / 9.0)
+    noise = np.random.default_rng(1).random(rows.shape)
+    assert adaptation.repetition(stripes, observed) > 0.5  # shifted by its period: itself
+    assert abs(adaptation.repetition(noise, observed)) < 0.1
+    assert adaptation.repetition(np.full(rows.shape, 0.5), observed) == 0.0  # no detail
+    assert adaptation.repetition(stripes[:4, :4], observed[:4, :4]) == 0.0  # under the shifts
+
+
+def test_adapt_dictionary_pads_the_start_to_its_size_and_stops_early_when_nothing_changes():
     initial = load_dictionaries()[0][:8]
     flat = np.full((40, 40), 0.5)
     result = adapt_dictionary([flat], [np.ones(flat.shape, bool)], initial, max_iter=6)
-    assert result.filters.shape == initial.shape and result.n_iter < 6
+    assert result.filters.shape == (8, 16, 16) and result.n_iter < 6
+    cropped = adapt_dictionary([flat], [np.ones(flat.shape, bool)], initial, filter_size=8,
+                               max_iter=1)
+    assert cropped.filters.shape == (8, 8, 8)
+    nothing = adapt_dictionary([flat], [np.zeros(flat.shape, bool)], initial)
+    assert nothing.n_iter == 0 and nothing.n_windows == 0  # no pixel to read: the start kept
+    np.testing.assert_array_equal(nothing.filters[:, 2:-2, 2:-2], initial)
 
 
 @pytest.mark.parametrize("call, message", [

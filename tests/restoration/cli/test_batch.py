@@ -87,4 +87,4 @@ def test_adaptation_learns_one_dictionary_from_every_input(photos, capsys, monke
     assert any(line.startswith("one dictionary learned from the 3 images: 3 window(s)")
                for line in lines)
     assert sum(" nnz " in line for line in lines) == 3
-    assert ConvolutionalDictionary.load(saved).filters_.shape == (36, 12, 12)
+    assert ConvolutionalDictionary.load(saved).filters_.shape == (36, 16, 16)

@@ -122,7 +122,7 @@ def test_save_dictionary_keeps_the_learned_filters_for_dictionary(tmp_path, phot
     out = capsys.readouterr().out
     assert "dictionary: learned from 1 window(s)" in out and str(saved) in out
     filters = ConvolutionalDictionary.load(saved).filters_
-    assert filters.shape == (36, 12, 12) and np.isfinite(filters).all()
+    assert filters.shape == (36, 16, 16) and np.isfinite(filters).all()
     assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "b.png"),
                  "--dictionary", str(saved), "--no-adapt", *FAST]) == 0
     assert "dictionary: none learned" in capsys.readouterr().out
