@@ -20,6 +20,7 @@ import numpy as np
 from csc.backend import float_dtype
 
 from .dictionaries import load_dictionaries
+from .masks import observed_pixels
 from .pipeline import check_parameters, coding_iterations, fixed_selection, restore_image
 from .split import FILL_MARGIN
 
@@ -48,8 +49,9 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
     ----------
     image : dask.array.Array of shape (H, W), or with a channel axis
         Values as in :func:`restoration.restore`.
-    mask : dask.array.Array or ndarray of shape (H, W) (or the image's shape), bool
-        True where observed.
+    mask : dask.array.Array or ndarray of shape (H, W) (or the image's shape)
+        The observed pixels by the mask rule (:func:`restoration.masks.observed_pixels`, applied
+        to the whole mask before it is cut into blocks).
     dictionary, sparsity_weight, smoothing, channel_axis, keep_observed, adapt, random_state
         As in :func:`restoration.inpaint`; settings left None are chosen once for the whole
         image on its central ``SAMPLE_SIZE`` crop (the fill alone when that is best there), and
@@ -77,6 +79,7 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
     if mask is None or mask.shape not in (shape, image.shape):
         raise ValueError(f"`mask` must have shape {shape} or {image.shape}, got "
                          f"{None if mask is None else mask.shape}")
+    mask = observed_pixels(mask)
     check_parameters(max_iter=max_iter, sparsity_weight=sparsity_weight, smoothing=smoothing,
                      image_shape=shape, keep_observed=keep_observed, progress=False,
                      adapt=adapt, random_state=random_state)

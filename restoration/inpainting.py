@@ -35,8 +35,11 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
         Floats in [0, 1], or unsigned integers (scaled to [0, 1] by their dtype's range,
         :func:`csc.images.as_float`). Values at missing pixels are ignored (NaN allowed there).
         NumPy or CuPy (the coding runs on the array's device; the fill on the host).
-    mask : ndarray of bool of shape (H, W) or the image's shape, or None
-        True (or 1) where the pixel is observed; None: every pixel is observed (a sparse
+    mask : ndarray of shape (H, W) or the image's shape, or None
+        The observed pixels, by the one mask rule of the API and the CLI
+        (:func:`restoration.masks.observed_pixels`): True or 1 observed, False or 0 missing; a
+        mask with other values is an image, white (above half its dtype's range: 0/255 uint8,
+        0/65535 uint16, floats above 0.5) observed. None: every pixel is observed (a sparse
         approximation of the whole image, :func:`reconstruct`).
     dictionary : None, path, ConvolutionalDictionary, ndarray (n_filters, s, s), or a list of them
         Filters for the detail layer (see :func:`restoration.load_dictionary`). Several: chosen

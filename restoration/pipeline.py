@@ -53,6 +53,7 @@ from .adaptation import (
     repetition,
 )
 from .dictionaries import load_dictionaries
+from .masks import observed_pixels
 from .preprocess import LUMA_WEIGHTS
 from .selection import Selection, hold_out, select_settings
 from .split import biharmonic_fill, fill_residual, n_fill_tiles, smooth, unit_rms_detail
@@ -336,8 +337,8 @@ def _validated_image(image, mask, channel_axis):
     if mask is None:
         observed = np.ones(values.shape, bool)
     else:
-        observed = mask_weights(to_numpy(mask), layout, dtype=bool, binary=True,
-                                each_channel=True)[0]
+        observed = mask_weights(observed_pixels(to_numpy(mask)), layout, dtype=bool,
+                                binary=True, each_channel=True)[0]
     kept = values[observed]
     if not np.all(np.isfinite(kept)):
         raise ValueError("`image` contains NaN or infinite values at observed pixels (mark them "

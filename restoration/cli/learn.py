@@ -71,7 +71,9 @@ def add_parser(commands):
                     "(converted to gray, contrast-normalised unless --no-lcn) and write it as "
                     ".npz for --dictionary; prints the objective 1/2 ||b - D z||^2 + lambda "
                     "||z||_1 and nnz (fraction of non-zero codes) of the last iteration")
-    learn.add_argument("images", nargs="+", help="image files or glob patterns")
+    learn.add_argument("images", nargs="+", metavar="IMAGES",
+                       help="image files, glob patterns or folders (their PNG, JPEG and TIFF "
+                            "files, sorted)")
     learn.add_argument("-o", "--output", required=True, help="dictionary file (.npz)")
     learn.add_argument("--n-filters", type=positive_int, default=100, help="number of filters")
     learn.add_argument("--filter-size", type=positive_int, default=11,

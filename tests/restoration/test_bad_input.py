@@ -63,8 +63,8 @@ def test_data_range_is_inferred_from_the_dtype_as_scikit_image_does(image):
     assert np.isfinite(psnr(image * 5, estimate, data_range=5.0))
 
 
-def test_psnr_missing_refuses_nan_and_non_binary_masks(image, mask):
-    for bad in (np.full(mask.shape, np.nan), np.full(mask.shape, 0.5), "mask"):
+def test_psnr_missing_refuses_nan_and_masks_that_are_not_numbers(image, mask):
+    for bad in (np.full(mask.shape, np.nan), np.full(mask.shape, "m"), "mask"):
         with pytest.raises(ValueError, match="`mask`"):
             psnr_missing(image, image, bad)
 

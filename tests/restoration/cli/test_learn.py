@@ -24,6 +24,26 @@ def test_learn_through_the_installed_console_script(tmp_path):
     assert np.all(np.linalg.norm(model.filters_.reshape(4, -1), axis=1) <= 1 + 1e-5)
 
 
+def test_learn_takes_a_folder_as_its_sorted_image_files(tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index, path in enumerate(FRUIT):
+        shutil.copy(path, folder / f"{index}{os.path.splitext(path)[1]}")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "sub.png").mkdir()
+    assert main(["learn", str(folder), "-o", str(tmp_path / "a.npz"), *SMALL]) == 0
+    assert "cogd learn: 2 image(s)" in capsys.readouterr().out
+    assert main(["learn", *FRUIT, "-o", str(tmp_path / "b.npz"), *SMALL]) == 0
+    np.testing.assert_array_equal(ConvolutionalDictionary.load(tmp_path / "a.npz").filters_,
+                                  ConvolutionalDictionary.load(tmp_path / "b.npz").filters_)
+    (folder / "0.jpg").unlink()
+    (folder / "1.jpg").unlink()
+    assert main(["learn", str(folder), "-o", str(tmp_path / "c.npz"), *SMALL]) == 2
+    assert "holds no image file" in capsys.readouterr().err
+
+
 def test_existing_output_is_kept_without_force(tmp_path, capsys):
     output = tmp_path / "dictionary.npz"
     output.write_bytes(b"keep me")

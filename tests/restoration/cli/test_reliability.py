@@ -84,6 +84,14 @@ def test_top_level_help_lists_every_command(arguments):
         assert command in result.stdout
 
 
+def test_version_is_that_of_the_installed_package():
+    from importlib.metadata import version
+
+    result = run_cogd("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"cogd {version('cogd')}\n"
+
+
 @pytest.mark.parametrize("command", ["inpaint", "reconstruct", "learn", "evaluate"])
 def test_every_command_has_a_help_with_description_and_defaults(command):
     result = run_cogd(command, "--help")
@@ -94,6 +102,19 @@ def test_every_command_has_a_help_with_description_and_defaults(command):
     if command in ("inpaint", "reconstruct"):
         assert "objective" in result.stdout and "nnz" in result.stdout \
             and "lambda" in result.stdout
+
+
+def test_reconstruct_help_says_only_what_applies_to_reconstruction(capsys):
+    from restoration.cli import main
+
+    texts = {}
+    for command in ("inpaint", "reconstruct"):
+        assert main([command, "--help"]) == 0
+        texts[command] = " ".join(capsys.readouterr().out.split())
+    for inpainting_only in ("observed", "missing", "hidden", "biharmonic", "chosen per image"):
+        assert inpainting_only in texts["inpaint"]
+        assert inpainting_only not in texts["reconstruct"], inpainting_only
+    assert "(default: 0.25)" in texts["reconstruct"] and "(default: 1)" in texts["reconstruct"]
 
 
 def test_a_first_line_comes_within_two_seconds(files):
@@ -112,7 +133,7 @@ def test_a_first_line_comes_within_two_seconds(files):
 
 # -- tiny images ------------------------------------------------------------------------------
 @pytest.mark.parametrize("arguments", [
-    ["inpaint", "one.png", "--missing", "0.5"],
+    ["reconstruct", "one.png"],  # (--missing removes its one pixel or none: a usage error)
     ["inpaint", "three.png", "--missing", "0.5"],
     ["reconstruct", "six.png"],
 ])
