@@ -489,8 +489,9 @@ def main(argv=None):
     parser.add_argument("--note", default="", help="conditions of the run, for the report")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--from-json", metavar="JSON",
-                        help="rewrite the report from the results of an earlier run")
+    parser.add_argument("--from-json", metavar="JSON", nargs="+",
+                        help="rewrite the report from the results of earlier runs (several: "
+                             "runs of different parts, reported together with their commands)")
     args = parser.parse_args(argv)
     if args.case:
         case = json.loads(args.case)
@@ -502,10 +503,17 @@ def main(argv=None):
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     if args.from_json:
-        with open(args.from_json) as file:
-            results = json.load(file)
-        write_text(args.out, markdown(results["rows"], results["protocol"], results["command"],
+        runs = []
+        for path in args.from_json:
+            with open(path) as file:
+                runs.append(json.load(file))
+        merged = {"command": "`, then `".join(run["command"] for run in runs),
+                  "machine": machine(), "rows": [row for run in runs for row in run["rows"]],
+                  "protocol": [row for run in runs for row in run["protocol"]]}
+        write_text(args.out, markdown(merged["rows"], merged["protocol"], merged["command"],
                                       args.note))
+        if len(runs) > 1:  # the results of the report in one file
+            write_text(os.path.splitext(args.out)[0] + ".json", json.dumps(merged, indent=1))
         return
     rows = []
     for case in photo_cases(args):
