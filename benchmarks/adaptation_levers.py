@@ -285,11 +285,25 @@ def main(argv=None):
     parser.add_argument("--images", nargs="+", default=None, help="a subset of the set")
     parser.add_argument("--note", default="", help="conditions of the run (load), for the report")
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--from-json", metavar="JSON", nargs="+",
+                        help="rewrite the report from the results of earlier runs (e.g. of "
+                             "parts of the set run side by side)")
     parser.add_argument("--no-seconds", action="store_true",
                         help="keep no durations (a run on a machine busy with a timing benchmark)")
     args = parser.parse_args(argv)
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
+    if args.from_json:
+        runs = []
+        for path in args.from_json:
+            with open(path) as file:
+                runs.append(json.load(file))
+        rows = [row for run in runs for row in run["rows"]]
+        command = "`, `".join(run["command"] for run in runs)
+        write_text(args.out, markdown(rows, command, args.note))
+        write_text(os.path.splitext(args.out)[0] + ".json",
+                   json.dumps({"command": command, "machine": machine(), "rows": rows}, indent=1))
+        return
     rows = measure(args.levers, args.images)
     if args.no_seconds:
         rows = [{k: v for k, v in row.items() if not k.endswith("seconds")} for row in rows]
