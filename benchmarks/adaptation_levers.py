@@ -38,7 +38,7 @@ import numpy as np
 
 from restoration.io import write_text
 
-from common import machine
+from common import machine, merge_runs
 
 LEVERS = ("main", "residual", "context", "defaults", "adapt", "no significance",
           "learn beside hidden pixels", "init #1", "72 filters", "12x12", "8x8 + 16x16",
@@ -294,15 +294,9 @@ def main(argv=None):
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     if args.from_json:
-        runs = []
-        for path in args.from_json:
-            with open(path) as file:
-                runs.append(json.load(file))
-        rows = [row for run in runs for row in run["rows"]]
-        command = "`, `".join(run["command"] for run in runs)
-        write_text(args.out, markdown(rows, command, args.note))
-        write_text(os.path.splitext(args.out)[0] + ".json",
-                   json.dumps({"command": command, "machine": machine(), "rows": rows}, indent=1))
+        merged = merge_runs(args.from_json, ["rows"])
+        write_text(args.out, markdown(merged["rows"], merged["command"], args.note))
+        write_text(os.path.splitext(args.out)[0] + ".json", json.dumps(merged, indent=1))
         return
     rows = measure(args.levers, args.images)
     if args.no_seconds:

@@ -4,6 +4,7 @@ The scripts are run as ``python benchmarks/<script>.py``, which puts this folder
 ``sys.path``, so they import this module as ``common``.
 """
 
+import json
 import os
 import platform
 import resource
@@ -121,3 +122,14 @@ def peak_memory_gib():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 2 ** 20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def merge_runs(paths, keys):
+    """The results of several runs of one benchmark (its JSON files, e.g. runs of different
+    parts) as one run's: the lists under ``keys`` concatenated, the commands joined."""
+    runs = []
+    for path in paths:
+        with open(path) as file:
+            runs.append(json.load(file))
+    return {"command": "`, then `".join(run["command"] for run in runs), "machine": machine(),
+            **{key: [row for run in runs for row in run[key]] for key in keys}}

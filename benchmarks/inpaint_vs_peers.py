@@ -53,7 +53,7 @@ import numpy as np
 
 from restoration.io import write_text
 
-from common import machine, peak_memory_gib
+from common import machine, merge_runs, peak_memory_gib
 
 GRAY = ("camera", "astronaut", "coins", "brick", "grass", "gravel", "moon", "text")
 MAIN = GRAY[:4]
@@ -503,16 +503,10 @@ def main(argv=None):
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     if args.from_json:
-        runs = []
-        for path in args.from_json:
-            with open(path) as file:
-                runs.append(json.load(file))
-        merged = {"command": "`, then `".join(run["command"] for run in runs),
-                  "machine": machine(), "rows": [row for run in runs for row in run["rows"]],
-                  "protocol": [row for run in runs for row in run["protocol"]]}
+        merged = merge_runs(args.from_json, ["rows", "protocol"])
         write_text(args.out, markdown(merged["rows"], merged["protocol"], merged["command"],
                                       args.note))
-        if len(runs) > 1:  # the results of the report in one file
+        if len(args.from_json) > 1:  # the results of the report in one file
             write_text(os.path.splitext(args.out)[0] + ".json", json.dumps(merged, indent=1))
         return
     rows = []
