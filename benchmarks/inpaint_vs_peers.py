@@ -370,7 +370,7 @@ def markdown(rows, protocol, command, note):
                   "| image | size | biharmonic dB | defaults (adapt=None) | adapt=True | "
                   "adapt=False (bundled only) | adapt=True's gain over the bundled only | "
                   "learning s / iterations (adapt=True) | BM3D | seconds: defaults / adapt=True / "
-                  "bundled only / biharmonic / BM3D |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "bundled only / biharmonic / BM3D |", "|---" * 11 + "|"]
         for (name, _), runs in texture.items():
             base = runs["biharmonic"]["psnr"]
             default, forced, bundled = (runs[m] for m in TEXTURE_METHODS[:3])
