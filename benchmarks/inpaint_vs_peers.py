@@ -487,6 +487,10 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
                         help="seeds of the fruit/city protocol")
     parser.add_argument("--large-size", type=int, default=2048)
+    parser.add_argument("--methods", nargs="+", default=None,
+                        choices=sorted(set(METHODS + TEXTURE_METHODS + ("bm3d", "sporco"))),
+                        help="run only these methods of the parts (default: all); runs of "
+                             "different methods are reported together by --from-json")
     parser.add_argument("--note", default="", help="conditions of the run, for the report")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true")
@@ -512,6 +516,8 @@ def main(argv=None):
         return
     rows = []
     for case in photo_cases(args):
+        if args.methods is not None and case["method"] not in args.methods:
+            continue
         row = in_subprocess(case)
         rows.append(row)
         print(f"{row['part']:7s} {row['image']:15s} {row['mask']:9s} {row['method']:13s} "
