@@ -64,9 +64,9 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
         Learn a dictionary from the image itself (:func:`restoration.adaptation.adapt_dictionary`:
         a few windows of its detail layer, warm-started from the first dictionary, the regions
         of the hold-out withheld) and add it to the candidates of the hold-out, which
-        keeps it only where it predicts significantly better. None: when pixels are missing and
-        the image holds enough windows (:func:`restoration.pipeline.adapts`; the learning then
-        has a bounded cost). With nothing missing, True codes with the learned dictionary.
+        keeps it only where it predicts significantly better. None: when pixels are missing, the
+        image holds enough windows (the learning then has a bounded cost) and it repeats itself
+        (:func:`restoration.adaptation.repetition`; :func:`restoration.pipeline.adapts`). With nothing missing, True codes with the learned dictionary.
     random_state : int, numpy Generator or None, default 0
         Seed of the pixels the hold-out hides and of the learning; a given seed gives the same
         result.
@@ -120,8 +120,8 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
     channel_axis : int or None
         Axis of the colour channels of each image (of a stack: counted without its first axis).
     adapt : bool or None, default None
-        Learn the dictionary; None: when the images together hold enough windows
-        (:func:`restoration.pipeline.adapts`) and pixels are missing.
+        Learn the dictionary; None: when pixels are missing and the images together hold
+        enough windows and repeat themselves (:func:`restoration.pipeline.adapts`).
     random_state : int, numpy Generator or None, default 0
         Seed of every image's hold-out and of the learning (a Generator or None is drawn once
         for an integer seed).
@@ -175,8 +175,8 @@ def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, ran
     channel_axes : sequence of int or None
         The channel axis of each image.
     adapt : bool or None
-        None: learn when pixels are missing and the images hold enough windows
-        (:func:`restoration.pipeline.adapts`).
+        None: learn when pixels are missing and the images hold enough windows and repeat
+        themselves (:func:`restoration.pipeline.adapts`).
     random_state : int
         The seed every image is then restored with (its hold-out's regions are withheld).
 
