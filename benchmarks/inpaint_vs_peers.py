@@ -241,10 +241,10 @@ def in_subprocess(case):
 def photo_cases(args):
     if "gray" in args.parts:
         for kind in args.masks:
-            for index, name in enumerate(args.images):
+            for name in args.images:
                 for method in METHODS + (("bm3d",) if kind == "50%" else ()):
                     yield {"part": "gray", "image": name, "colour": False, "mask": kind,
-                           "seed": index, "method": method}
+                           "seed": _seed(name), "method": method}
     if "texture" in args.parts:
         for index, name in enumerate(TEXTURE):
             for method in TEXTURE_METHODS:
@@ -256,14 +256,20 @@ def photo_cases(args):
                 yield {"part": "colour", "image": name, "colour": True, "mask": "50%",
                        "seed": 100 + index, "method": method}
     if "sporco" in args.parts:
-        for index, name in enumerate(args.images):
+        for name in args.images:
             for method in ("ours", "biharmonic", "sporco"):
                 yield {"part": "sporco", "image": name, "colour": False, "mask": "50%",
-                       "seed": index, "method": method, "crop": 256}
+                       "seed": _seed(name), "method": method, "crop": 256}
     if "large" in args.parts:
         for method in ("ours", "biharmonic"):
             yield {"part": "large", "image": "retina", "colour": False, "mask": "50%",
                    "seed": 0, "method": method, "size": args.large_size}
+
+
+def _seed(name):
+    """The mask seed of a gray photo: its place in ``GRAY`` (so that a run of some of the
+    images draws the masks of the full run)."""
+    return GRAY.index(name)
 
 
 def protocol_rows(seeds):
@@ -482,7 +488,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="benchmarks/results/inpaint_vs_peers.md")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--images", nargs="+", default=list(GRAY))
+    parser.add_argument("--images", nargs="+", choices=GRAY, default=list(GRAY))
     parser.add_argument("--masks", nargs="+", default=list(MASKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
                         help="seeds of the fruit/city protocol")
