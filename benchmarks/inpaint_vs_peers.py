@@ -348,7 +348,7 @@ def markdown(rows, protocol, command, note):
                   "chosen | Telea (all 8) | Navier-Stokes (all 8) | BM3D (all 8) |",
                   "|---|---|---|---|---|---|---|---|"]
         for kind in MASKS:
-            cases = {k: v for k, v in gray.items() if k[1] == kind}
+            cases = {k: v for k, v in gray.items() if k[1] == kind and "ours" in v}
             if not cases:
                 continue
             gain = {k: v["ours"]["psnr"] - v["biharmonic"]["psnr"] for k, v in cases.items()}
@@ -531,11 +531,11 @@ def main(argv=None):
               flush=True)
     protocol = protocol_rows(args.seeds) if "protocol" in args.parts else []
     command = "python " + shlex.join(["benchmarks/inpaint_vs_peers.py"] + sys.argv[1:])
-    text = markdown(rows, protocol, command, args.note)
-    write_text(args.out, text)
-    write_text(os.path.splitext(args.out)[0] + ".json",
+    write_text(os.path.splitext(args.out)[0] + ".json",  # first: the results outlive the report
                json.dumps({"command": command, "machine": machine(), "rows": rows,
                            "protocol": protocol}, indent=1))
+    text = markdown(rows, protocol, command, args.note)
+    write_text(args.out, text)
     print(text)
 
 
