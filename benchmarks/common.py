@@ -145,3 +145,14 @@ def write_report(lines, results, out):
     with open(os.path.splitext(out)[0] + ".json", "w") as handle:
         json.dump(results, handle, indent=1)
     print(text)
+
+
+def merge_runs(paths, keys):
+    """The results of several runs of one benchmark (its JSON files, e.g. runs of different
+    parts) as one run's: the lists under ``keys`` concatenated, the commands joined."""
+    runs = []
+    for path in paths:
+        with open(path) as file:
+            runs.append(json.load(file))
+    return {"command": "`, then `".join(run["command"] for run in runs), "machine": machine(),
+            **{key: [row for run in runs for row in run[key]] for key in keys}}

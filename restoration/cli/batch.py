@@ -7,7 +7,7 @@ import os
 
 from ..io import IMAGE_SUFFIXES
 from .common import UsageError, check_output, one_line, say, say_error, user_input
-from .files import comparisons, file_settings, read_input, restore_file
+from .files import comparisons, file_settings, read_input, restore_file, save_dictionary
 
 __all__ = ["run_batch", "restore_task"]
 
@@ -40,6 +40,9 @@ def run_batch(args, inputs):
     where = ("this process" if args.workers is None and args.scheduler is None else
              f"{args.workers} local worker(s)" if args.workers else args.scheduler)
     say(f"cogd {args.command}: {len(inputs)} images on {where} -> {folder}")
+    settings["learned"] = _learn_from_all(inputs, settings)
+    if getattr(args, "save_dictionary", None) is not None:
+        save_dictionary(settings["learned"], args.save_dictionary)
     if args.workers is None and args.scheduler is None:
         failed = sum(not _say_result(restore_task(args.command, path, output, settings))
                      for path, output in zip(inputs, outputs, strict=True))
@@ -48,6 +51,33 @@ def run_batch(args, inputs):
     if failed:
         raise UsageError(f"{failed} of {len(inputs)} images failed (see above)")
     return 0
+
+
+def _learn_from_all(inputs, settings):
+    """The dictionary learned from every readable input (the papers' protocol: one dictionary
+    from the whole corrupted set), sent with the settings to every task; or None."""
+    from ..inpainting import adapt_batch
+
+    if settings["adapt"] is False:
+        return None
+    images, masks = [], []
+    for path in inputs:
+        try:
+            image, mask = read_input(path, settings)
+        except (ValueError, TypeError, OSError):  # reported by its own task
+            continue
+        images.append(image)
+        masks.append(mask)
+    if not images:
+        return None
+    learned = user_input(adapt_batch, images, masks, dictionary=settings["dictionary"],
+                         channel_axes=[-1 if image.ndim == 3 else None for image in images],
+                         adapt=settings["adapt"])
+    if learned is not None:
+        say(f"one dictionary learned from the {len(images)} images: {learned.n_windows} "
+            f"window(s), {learned.seconds:.1f} s, {learned.n_iter} iterations, objective "
+            f"{learned.objective:.6g}")
+    return learned
 
 
 def restore_task(command, path, output, settings):
@@ -74,7 +104,8 @@ def restore_task(command, path, output, settings):
     except (ValueError, TypeError, OSError) as error:
         return False, f"{path}: {one_line(error)}"
     info = restored.restoration
-    text = f"{path}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {info.seconds:.1f} s"
+    text = (f"{path}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {info.candidate}, "
+            f"{info.seconds:.1f} s")
     return True, "".join([text] + [f", {line} vs the input" for line in measured]
                          + [f" -> {output}"])
 

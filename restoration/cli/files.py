@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import as_unit
+from .common import UsageError, as_unit, say
 
-__all__ = ["RestoredFile", "file_settings", "read_input", "restore_file", "comparisons"]
+__all__ = ["RestoredFile", "file_settings", "read_input", "restore_file", "comparisons",
+           "describe_adaptation", "save_dictionary"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class RestoredFile:
     Attributes
     ----------
     restoration : restoration.pipeline.Restoration
-        What :func:`restoration.restore` returned (settings chosen, objective, nnz, time).
+        What the pipeline returned (settings chosen, adaptation, objective, nnz, time).
     stored : ndarray of the input's shape
         The image as written, decoded from the file's bytes (the output's dtype).
     """
@@ -43,7 +44,7 @@ def file_settings(args):
             "seed": getattr(args, "seed", 0), "baseline": getattr(args, "baseline", False),
             "dictionary": args.dictionary, "sparsity_weight": args.sparsity_weight,
             "smoothing": args.smoothing, "max_iter": args.max_iter,
-            "jpeg_quality": args.jpeg_quality}
+            "jpeg_quality": args.jpeg_quality, "adapt": args.adapt, "learned": None}
 
 
 def read_input(path, settings):
@@ -92,7 +93,8 @@ def restore_file(command, image, mask, output, settings, *, progress=False):
     output : str
         The output file; its suffix chooses the format.
     settings : dict
-        As :func:`file_settings` returns.
+        As :func:`file_settings` returns; ``settings["learned"]``: a dictionary learned from
+        every input of a batch (:func:`restoration.inpainting.adapt_batch`), or None.
     progress : bool
         Show the restoration's progress bar.
 
@@ -108,14 +110,14 @@ def restore_file(command, image, mask, output, settings, *, progress=False):
     OSError
         The output could not be written.
     """
-    from ..inpainting import restore
     from ..io import write_bytes
+    from ..pipeline import restore_image
 
-    channel_axis = -1 if image.ndim == 3 else None
-    iterations = {} if settings["max_iter"] is None else {"max_iter": settings["max_iter"]}
-    info = restore(image, mask, dictionary=settings["dictionary"],
-                   sparsity_weight=settings["sparsity_weight"], smoothing=settings["smoothing"],
-                   channel_axis=channel_axis, progress=progress, **iterations)
+    info = restore_image(image, mask, dictionary=settings["dictionary"],
+                         sparsity_weight=settings["sparsity_weight"],
+                         smoothing=settings["smoothing"], max_iter=settings["max_iter"],
+                         channel_axis=-1 if image.ndim == 3 else None, adapt=settings["adapt"],
+                         learned=settings["learned"], progress=progress)
     data, stored = _encode(info.image, output, settings, like=_output_dtype(image))
     write_bytes(output, data)
     return RestoredFile(info, stored)
@@ -210,3 +212,31 @@ def _measured(truth, data, channel_axis, mask=None):
         text += (f", PSNR on missing pixels "
                  f"{psnr_missing(truth, estimate, mask, data_range=1.0):.2f} dB")
     return text
+
+
+def describe_adaptation(info):
+    """One line on the dictionary a restoration learned (its time, iterations and objective)
+    and on the candidate that won."""
+    learned = next((a for a in info.adaptations if a is not None), None)
+    chosen = {"fill": "the biharmonic fill alone kept",
+              "learned": "the learned dictionary chosen"}.get(info.candidate,
+                                                             f"{info.candidate} chosen")
+    if learned is None:
+        return f"none learned; {chosen}"
+    return (f"learned from {learned.n_windows} window(s) in {learned.seconds:.1f} s "
+            f"({learned.n_iter} iterations, objective {learned.objective:.6g}); {chosen}")
+
+
+def save_dictionary(learned, path):
+    """Write the learned filters to ``path`` (a dictionary file ``--dictionary`` reads).
+
+    Raises
+    ------
+    UsageError
+        Nothing was learned (no input could be read).
+    """
+    if learned is None:
+        raise UsageError("no dictionary was learned (no input could be read); nothing written "
+                         f"to {path}")
+    learned.estimator().save(path)
+    say(f"  learned dictionary written to {path}")

@@ -2,6 +2,7 @@
 bar and reported on several lines; several inputs are handed to :mod:`restoration.cli.batch`.
 Both run :func:`restoration.cli.files.restore_file` on every input."""
 
+import argparse
 import os
 import tempfile
 
@@ -19,7 +20,14 @@ from .common import (
     say,
     user_input,
 )
-from .files import comparisons, file_settings, read_input, restore_file
+from .files import (
+    comparisons,
+    describe_adaptation,
+    file_settings,
+    read_input,
+    restore_file,
+    save_dictionary,
+)
 
 __all__ = ["add_parsers", "run", "REPORT_HELP", "DEMO_OUTPUTS"]
 
@@ -35,16 +43,28 @@ REPORT_HELP = {
         "non-zero codes z (lower is sparser), lambda = --sparsity-weight and sigma = --smoothing "
         "(the Gaussian that separates the smooth part from the detail), chosen per image by "
         "predicting hidden observed pixels unless given; 'biharmonic fill' means the sparse "
-        "detail did not predict them better, so the fill alone is the result; with --missing, "
-        "PSNR/SSIM against the input are measured on the image as written to the file, after "
-        "it is written"),
+        "detail did not predict them better, so the fill alone is the result; 'dictionary' says "
+        "whether a dictionary was learned from the image (its time, outer iterations and "
+        "learning objective) and which candidate restored it; with --missing, PSNR/SSIM against "
+        "the input are measured on the image as written to the file, after it is written"),
     "reconstruct": (
         "printed: objective = 1/2 ||b - D z||^2 + lambda ||z||_1 of the sparse coding (b: the "
         "image's detail layer scaled to unit RMS, D: the dictionary, z: the codes; lower is a "
         "better fit), nnz = fraction of non-zero codes z (lower is sparser), lambda = "
         "--sparsity-weight and sigma = --smoothing (the Gaussian that separates the smooth part "
-        "from the detail); PSNR/SSIM against the input are measured on the image as written to "
-        "the file, after it is written"),
+        "from the detail); 'dictionary' says whether a dictionary was learned from the image "
+        "(--adapt) and which candidate coded it; PSNR/SSIM against the input are measured on "
+        "the image as written to the file, after it is written"),
+}
+
+#: the help of --adapt for each command
+_ADAPT_HELP = {
+    "inpaint": "learn a dictionary from the image itself (several inputs: one from all of "
+               "them) and let the hold-out choose it where it predicts hidden pixels "
+               "significantly better (default: when pixels are missing, the image is at least "
+               "about 181x181 and repeats a pattern)",
+    "reconstruct": "learn a dictionary from the image itself (several inputs: one from all of "
+                   "them) and code the image with it (default: no)",
 }
 
 
@@ -53,6 +73,11 @@ def run(args):
     inputs = expand(args.inputs)
     if len(inputs) < 2 and (args.workers is not None or args.scheduler is not None):
         raise UsageError("--workers and --scheduler are for several inputs")
+    if getattr(args, "save_dictionary", None) is not None:
+        if args.adapt is False:
+            raise UsageError("--save-dictionary keeps the learned dictionary; drop --no-adapt")
+        check_output(args.save_dictionary, args.force, (".npz",), option="--save-dictionary")
+        args.adapt = True
     if args.command == "inpaint" and args.mask is None and args.missing is None:
         if inputs:
             raise UsageError("give --mask MASK or --missing FRACTION")
@@ -84,9 +109,13 @@ def _run_one(args, path):
                               for s in info.selections)
     say(f"{args.command}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {settings_text}, "
         f"{info.n_iter} iterations x {info.n_tiles} tile(s), {info.seconds:.1f} s -> {output}")
+    say(f"  dictionary: {describe_adaptation(info)}")
     for label, measured in comparisons(args.command, image, mask, restored.stored, output,
                                        settings, progress=not args.quiet):
         say(f"  {label}: {measured}")
+    learned = next((a for a in info.adaptations if a is not None), None)
+    if getattr(args, "save_dictionary", None) is not None:
+        save_dictionary(learned, args.save_dictionary)
     return 0
 
 
@@ -139,10 +168,10 @@ def add_parsers(commands):
                                       description=about, epilog=REPORT_HELP["reconstruct"])
     # with pixels missing the settings are chosen per image; with none, the first candidates
     defaults = {inpaint: ("the bundled ones, chosen per image", "chosen per image",
-                          "chosen per image", "observed detail"),
+                          "chosen per image", "observed detail", _ADAPT_HELP["inpaint"]),
                 reconstruct: ("the first bundled one", f"{SPARSITY_WEIGHTS[0]:g}",
-                              f"{SMOOTHINGS[0]:g}", "detail")}
-    for sub, (dictionary, weight, smoothing, detail) in defaults.items():
+                              f"{SMOOTHINGS[0]:g}", "detail", _ADAPT_HELP["reconstruct"])}
+    for sub, (dictionary, weight, smoothing, detail, adapt) in defaults.items():
         sub.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped); "
                               "several files, glob patterns or folders (their image files): "
@@ -172,8 +201,14 @@ def add_parsers(commands):
                          help="with several inputs: restore them on the workers of this Dask "
                               "scheduler (e.g. tcp://host:8786; the files must be readable and "
                               "writable there at the same paths)")
-        sub.add_argument("--dictionary", help=f"dictionary .npz written by `cogd learn` "
-                         f"(default: {dictionary})")
+        sub.add_argument("--dictionary", help=f"dictionary .npz written by `cogd learn` or "
+                         f"--save-dictionary (default: {dictionary})")
+        sub.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
+                         help=adapt)
+        if sub is inpaint:
+            sub.add_argument("--save-dictionary", metavar="PATH",
+                             help="write the learned dictionary to this .npz (implies --adapt; "
+                                  "reuse it with --dictionary)")
         sub.add_argument("--sparsity-weight", type=float, default=None,
                          help=f"lambda, relative to the RMS of the {detail}: larger is sparser "
                               f"and smoother (default: {weight})")

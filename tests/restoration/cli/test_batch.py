@@ -94,6 +94,23 @@ def test_workers_need_several_inputs(photos):
     assert result.returncode == 2 and "for several inputs" in result.stderr
 
 
+def test_adaptation_learns_one_dictionary_from_every_input(photos, capsys, monkeypatch):
+    import restoration.adaptation as adaptation
+    from csc import ConvolutionalDictionary
+    from restoration.cli import main
+
+    monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 2)
+    folder, out = photos
+    saved = out.parent / "batch.npz"
+    assert main(["inpaint", str(folder / "*.png"), "--missing", "0.5", "-o", str(out),
+                 "--adapt", "--save-dictionary", str(saved), *FAST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("one dictionary learned from the 3 images: 3 window(s)")
+               for line in lines)
+    assert sum(" nnz " in line for line in lines) == 3
+    assert ConvolutionalDictionary.load(saved).filters_.shape == (36, 16, 16)
+
+
 def test_a_task_that_fails_on_dask_is_one_failed_file():
     from restoration.cli.batch import _task_result
 

@@ -89,6 +89,12 @@ def test_inpaint_demo_is_rerunnable_and_writes_to_the_cache_folder(tmp_path, mon
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--max-iter", "0"], "--max-iter"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--bogus"], "unrecognized"),
     (["reconstruct", "{bad}", "-o", "{out}"], "cannot read image"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--no-adapt",
+      "--save-dictionary", "{tmp}/d.npz"], "drop --no-adapt"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--save-dictionary",
+      "{tmp}/d.txt"], "--save-dictionary must end with one of .npz"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--adapt", "--save-dictionary",
+      "{photo}.npz", "--sparsity-weight", "-1"], "sparsity_weight"),
 ])
 def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, photo, capsys,
                                                                    arguments, message):
@@ -107,6 +113,24 @@ def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, pho
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1 and "Traceback" not in error
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, no partial file
+
+
+def test_save_dictionary_keeps_the_learned_filters_for_dictionary(tmp_path, photo, capsys,
+                                                                   monkeypatch):
+    import restoration.adaptation as adaptation
+    from csc import ConvolutionalDictionary
+
+    monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 2)
+    saved = tmp_path / "learned.npz"
+    assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "a.png"),
+                 "--save-dictionary", str(saved), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "dictionary: learned from 1 window(s)" in out and str(saved) in out
+    filters = ConvolutionalDictionary.load(saved).filters_
+    assert filters.shape == (36, 16, 16) and np.isfinite(filters).all()
+    assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "b.png"),
+                 "--dictionary", str(saved), "--no-adapt", *FAST]) == 0
+    assert "dictionary: none learned" in capsys.readouterr().out
 
 
 def test_a_16_bit_rgb_tiff_written_as_png_stays_16_bit(tmp_path):
@@ -131,23 +155,23 @@ def test_the_output_is_written_before_the_biharmonic_baseline_begins(tmp_path, p
                                                                       interrupt):
     import imageio.v3 as iio
 
-    from restoration import split
+    from restoration.cli import files
 
     output = tmp_path / "restored.png"
-    fill, seen = split.biharmonic_fill, []
+    fill, seen = files._biharmonic, []
 
-    def baseline(*args, **kwargs):  # the pipeline's own fill is imported, not looked up here
+    def baseline(*args, **kwargs):  # the comparison's fill (the pipeline's are others)
         seen.append(output.exists() and iio.imread(output).shape == (48, 60, 3))
         if interrupt:
             raise KeyboardInterrupt
         return fill(*args, **kwargs)
 
-    monkeypatch.setattr(split, "biharmonic_fill", baseline)
+    monkeypatch.setattr(files, "_biharmonic", baseline)
     status = main(["inpaint", str(photo), "--missing", "0.5", "-o", str(output), *FAST])
     assert seen == [True]  # the baseline ran once, with the whole output already there
     out = capsys.readouterr().out.splitlines()
-    assert out[1].endswith(f"-> {output}") and "inpaint    vs original" in out[2]
+    assert out[1].endswith(f"-> {output}") and "inpaint    vs original" in out[3]
     if interrupt:  # Ctrl-C while comparing: the output stays
-        assert status == 130 and len(out) == 3 and output.exists()
+        assert status == 130 and len(out) == 4 and output.exists()
     else:
-        assert status == 0 and "biharmonic vs original" in out[3]
+        assert status == 0 and "biharmonic vs original" in out[4]
