@@ -118,7 +118,7 @@ def test_reconstruct_help_says_only_what_applies_to_reconstruction(capsys):
 
 def test_the_first_line_is_printed_before_the_restoration_starts(files, monkeypatch, capsys):
     """Something is on screen before the long work begins (the order, not a wall-clock time)."""
-    import restoration.inpainting
+    import restoration.pipeline
     from restoration.cli import main
 
     printed_when_called = []
@@ -127,7 +127,7 @@ def test_the_first_line_is_printed_before_the_restoration_starts(files, monkeypa
         printed_when_called.append(capsys.readouterr().out)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(restoration.inpainting, "restore", interrupted_restore)
+    monkeypatch.setattr(restoration.pipeline, "restore_image", interrupted_restore)
     status = main(["inpaint", str(files / "photo.png"), "--missing", "0.5",
                    "-o", str(files / "out.png"), "--quiet"])
     assert status == 130 and len(printed_when_called) == 1
