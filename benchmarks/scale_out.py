@@ -523,6 +523,7 @@ def worker_report(fit):
     lines += ["| code | one thread in process: s / it (dictionary / coding step) | its CPU s / "
               "it | one worker: s / it | in tasks | their CPU s | by kind of task | transfers + "
               "deserialisation | outside tasks |", "|---|---|---|---|---|---|---|---|---|"]
+    reading = []
     for label in ("before", "after"):
         if label not in fit:
             continue
@@ -536,14 +537,22 @@ def worker_report(fit):
         in_tasks = sum(compute.values())
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(compute.items(),
                                                             key=lambda kv: -kv[1]) if v >= 0.01)
-        cpu = [f"{_median_step([0.0, *run['cpu_seconds']]):.2f}" if run.get("cpu_seconds")
-               else "-" for run in (thread,)] + \
-            [f"{worker['cpu_seconds']:.2f}" if worker.get("cpu_seconds") else "-"]
+        cpu = [f"{_median_step([0.0, *thread['cpu_seconds']]):.2f}"
+               if thread.get("cpu_seconds") else "-",
+               f"{worker['cpu_seconds']:.2f}" if worker.get("cpu_seconds") else "-"]
         lines.append(
             f"| {label} | {_median_step(thread['seconds']):.2f} ({steps[0]:.2f} / "
             f"{steps[1]:.2f}) | {cpu[0]} | {seconds:.2f} | {in_tasks:.2f} | {cpu[1]} | {kinds} | "
             f"{sum(other.values()):.2f} | {seconds - in_tasks - sum(other.values()):.2f} |")
-    return lines + [""]
+        if label == "after":
+            in_process = _median_step(thread["seconds"])
+            text = (f"Reading: one worker takes {seconds:.2f} s per outer iteration, "
+                    f"{100 * (seconds / in_process - 1):+.0f} % against one in-process thread")
+            if "-" not in cpu:
+                text += (f"; its calls used {cpu[1]} s of CPU, the thread {cpu[0]} s "
+                         f"({100 * (float(cpu[1]) / float(cpu[0]) - 1):+.0f} %)")
+            reading = ["", text + "."]
+    return lines + reading + [""]
 
 
 def scheduler_report(scheduler):
@@ -581,6 +590,13 @@ def scheduler_report(scheduler):
                   for key in ("tasks", "calls", "scheduler_seconds")]
         lines.append(f"| {label}: 512 / 8 groups | | | {ratios[0]} | {ratios[1]} | {ratios[2]} "
                      "| | | |")
+    if "after" in scheduler:
+        calls = {f["n_groups"]: f for f in scheduler_figures(scheduler["after"]["runs"])}
+        lines += ["", "Reading: the fit runs no task at any size; its calls are one per chunk "
+                  "per round, so they follow the busy workers, not the groups: "
+                  f"{calls[8]['chunks']} workers at 8 groups, {calls[512]['chunks']} at 64 and "
+                  f"512 groups, whose calls are {calls[512]['calls'] / calls[64]['calls']:.2f}x "
+                  "those at 64 (floor: tasks at 512 groups at most 1.5x those at 8)."]
     return lines + [""]
 
 
