@@ -432,6 +432,12 @@ def _provenance(part):
             *([part["note"], ""] if part.get("note") else [])]
 
 
+def _labelled_provenance(parts):
+    """The provenance of each of ``parts``' "before" and "after" runs, under its label."""
+    return [line for label in ("before", "after") if label in parts
+            for line in (f"{label.capitalize()}:", "", *_provenance(parts[label]))]
+
+
 def _median_step(history_seconds):
     return float(np.median(np.diff(history_seconds)[1:]))
 
@@ -517,9 +523,7 @@ def worker_report(fit):
              "task stream; after: the chunk holders' calls, timed on the worker), transfers and "
              "deserialisation (task stream), and the rest: the worker waiting for the driver "
              "and the scheduler between rounds.", ""]
-    for label in ("before", "after"):
-        if label in fit:
-            lines += [f"{label.capitalize()}:", "", *_provenance(fit[label])]
+    lines += _labelled_provenance(fit)
     lines += ["| code | one thread in process: s / it (dictionary / coding step) | its CPU s / "
               "it | one worker: s / it | in tasks | their CPU s | by kind of task | transfers + "
               "deserialisation | outside tasks |", "|---|---|---|---|---|---|---|---|---|"]
@@ -567,9 +571,7 @@ def scheduler_report(scheduler):
         "seconds of the scheduler's thread (`time.thread_time`) and of the driver's process, "
         "and the wall seconds; and the scheduler's CPU with no work, with the 16 workers (its "
         "heartbeats and its own background) and before they joined.", ""]
-    for label in ("before", "after"):
-        if label in scheduler:
-            lines += [f"{label.capitalize()}:", "", *_provenance(scheduler[label])]
+    lines += _labelled_provenance(scheduler)
     lines += ["| code | groups | chunks (busy workers) | tasks / outer iteration | calls / "
               "outer iteration | scheduler CPU s / outer iteration | driver CPU s / outer "
               "iteration | wall s / outer iteration | scheduler CPU idle, with / without the "
