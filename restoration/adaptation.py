@@ -40,7 +40,8 @@ from .split import biharmonic_fill, smooth
 
 __all__ = ["Adaptation", "Learning", "adapt_dictionary", "learning_windows", "learning_details",
            "repetition", "REPETITION", "SET_LEARNING", "SET_PIXELS", "LEARN_FILTER_SIZE",
-           "LEARN_WINDOW", "LEARN_WINDOWS", "LEARN_MARGIN", "LEARN_SPARSITY", "LEARN_MAX_ITER", "LEARN_INNER_ITER", "LEARN_TOL", "LEARN_SMOOTHING"]
+           "LEARN_WINDOW", "LEARN_WINDOWS", "LEARN_MARGIN", "LEARN_SPARSITY", "LEARN_MAX_ITER",
+           "LEARN_INNER_ITER", "LEARN_TOL", "LEARN_SMOOTHING"]
 
 LEARN_FILTER_SIZE = 16  # side of the learned filters (the start is zero-padded to it)
 LEARN_WINDOW = 64  # side of the learning windows
