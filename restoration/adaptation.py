@@ -16,10 +16,10 @@ itself. :func:`adapt_dictionary` learns them with the project's own masked dicti
 
 A set of images restored together (:func:`restoration.restore_batch`) is learned from with
 other settings, :data:`SET_LEARNING`: more, smaller and sparser filters from a random start, on
-a coarser detail layer, for more iterations (measured on fruit, seed 0, of
-``benchmarks/inpaint_vs_peers.py``'s protocol, see :data:`SET_LEARNING`); one image alone is
-too little to learn such filters from (a gain of -0.05 to +0.04 dB over biharmonic, against
-+0.67 with the bundled dictionaries).
+a coarser detail layer, for more iterations (``benchmarks/set_learning.py``, see
+:data:`SET_LEARNING`); one small image alone is too little to learn such filters from (five
+100x100 images of fruit, each learned from alone: -0.05 to +0.22 dB over biharmonic, against
++0.88 with the bundled dictionaries).
 
 The pipeline (:mod:`restoration.pipeline`) adds the learned filters to the candidates of the
 per-image hold-out (:mod:`restoration.selection`), which keeps them only where they predict the
@@ -58,8 +58,9 @@ LEARN_SMOOTHING = 1.0  # sigma of the smooth part of the learning windows
 #: middle of the gap, so that learning's time is spent only where it has paid
 REPETITION = 0.6
 #: fewest pixels a set of small images (restore_batch) must let learning read for adapt=None to
-#: learn from it with SET_LEARNING: eight times its filters' coefficients; measured on fruit at
-#: 75 % kept, one image (about 7000 pixels) learned nothing useful, the ten (about 67000) did
+#: learn from it with SET_LEARNING: eight times its filters' coefficients; on fruit at 75 % kept
+#: (benchmarks/results/set_learning.md) one image (about 7000 pixels) learned nothing useful,
+#: the ten (about 67000) did; between the two was not measured
 SET_PIXELS = 8 * 64 * 8 * 8
 REPETITION_CROP = 256  # side of the central crop repetition() measures
 REPETITION_LAGS = (6, 40)  # the shifts (pixels) it looks at: beyond a filter, within a window
@@ -95,9 +96,10 @@ class Learning:
     tol: float
 
 
-#: The learning of :func:`restoration.restore_batch` (a set of images). Measured on fruit, seed
-#: 0, 75 % kept (benchmarks/inpaint_vs_peers.py's protocol, one dictionary learned from the
-#: ten images less their hold-out's hidden pixels, then restoring each image with it alone):
+#: The learning of :func:`restoration.restore_batch` (a set of images). Measured by
+#: benchmarks/set_learning.py (benchmarks/results/set_learning.md) on fruit, seed 0, 75 % kept
+#: (one dictionary learned from the ten images less their hold-out's hidden pixels, then
+#: restoring each image with it alone):
 #: 64 filters 8x8, lambda 0.8, 60 x (10 + 10) iterations from a random start on the contrast-
 #: normalised images +0.97 dB over biharmonic (the bundled dictionaries +0.67); on the detail
 #: ``x - smooth(fill, 3)`` at unit RMS +0.88 (sigma 5: +0.82, sigma 1: +0.68); lambda 0.2
