@@ -14,6 +14,13 @@ itself. :func:`adapt_dictionary` learns them with the project's own masked dicti
   and gratings 1.6 and 2.2 dB better than 12x12 ones), with few inner ADMM iterations, and
   stop when an outer iteration lowers the objective by less than :data:`LEARN_TOL` of it.
 
+A set of images restored together (:func:`restoration.restore_batch`) is learned from with
+other settings, :data:`SET_LEARNING`: more, smaller and sparser filters from a random start, on
+a coarser detail layer, for more iterations (``benchmarks/set_learning.py``, see
+:data:`SET_LEARNING`); one small image alone is too little to learn such filters from (five
+100x100 images of fruit, each learned from alone: -0.05 to +0.22 dB over biharmonic, against
++0.88 with the bundled dictionaries).
+
 The pipeline (:mod:`restoration.pipeline`) adds the learned filters to the candidates of the
 per-image hold-out (:mod:`restoration.selection`), which keeps them only where they predict the
 hidden pixels significantly better. Learning reads no pixel of the hold-out's regions (neither
@@ -31,9 +38,10 @@ from scipy import ndimage
 
 from .split import biharmonic_fill, smooth
 
-__all__ = ["Adaptation", "adapt_dictionary", "learning_windows", "learning_details", "repetition",
-           "REPETITION", "LEARN_FILTER_SIZE", "LEARN_WINDOW", "LEARN_WINDOWS", "LEARN_MARGIN",
-           "LEARN_SPARSITY", "LEARN_MAX_ITER", "LEARN_INNER_ITER", "LEARN_TOL", "LEARN_SMOOTHING"]
+__all__ = ["Adaptation", "Learning", "adapt_dictionary", "learning_windows", "learning_details",
+           "repetition", "REPETITION", "SET_LEARNING", "SET_PIXELS", "LEARN_FILTER_SIZE",
+           "LEARN_WINDOW", "LEARN_WINDOWS", "LEARN_MARGIN", "LEARN_SPARSITY", "LEARN_MAX_ITER",
+           "LEARN_INNER_ITER", "LEARN_TOL", "LEARN_SMOOTHING"]
 
 LEARN_FILTER_SIZE = 16  # side of the learned filters (the start is zero-padded to it)
 LEARN_WINDOW = 64  # side of the learning windows
@@ -49,8 +57,57 @@ LEARN_SMOOTHING = 1.0  # sigma of the smooth part of the learning windows
 #: dictionary never won there), gratings 0.83 and tiles 0.90 (it won by 2.8 and 8.7 dB): the
 #: middle of the gap, so that learning's time is spent only where it has paid
 REPETITION = 0.6
+#: fewest pixels a set of small images (restore_batch) must let learning read for adapt=None to
+#: learn from it with SET_LEARNING: eight times its filters' coefficients; on fruit at 75 % kept
+#: (benchmarks/results/set_learning.md) one image (about 7000 pixels) learned nothing useful,
+#: the ten (about 67000) did; between the two was not measured
+SET_PIXELS = 8 * 64 * 8 * 8
 REPETITION_CROP = 256  # side of the central crop repetition() measures
 REPETITION_LAGS = (6, 40)  # the shifts (pixels) it looks at: beyond a filter, within a window
+
+
+@dataclass(frozen=True)
+class Learning:
+    """Settings of :func:`adapt_dictionary` that differ between one image and a set of images.
+
+    Attributes
+    ----------
+    n_filters : int or None
+        Filters learned from a random start (drawn from ``random_state``); None: as many as the
+        start ``initial``, from it (a warm start).
+    filter_size : int
+        Side of the filters.
+    sparsity_weight : float
+        Lambda of the learning, on the unit-RMS detail.
+    max_iter, inner_iter : int
+        Outer iterations at most; ADMM iterations of each coding and dictionary step.
+    smoothing : float
+        Sigma of the smooth part removed from the learning windows.
+    tol : float
+        Stop when an outer iteration lowers the objective by less than this fraction of it.
+    """
+
+    n_filters: object
+    filter_size: int
+    sparsity_weight: float
+    max_iter: int
+    inner_iter: int
+    smoothing: float
+    tol: float
+
+
+#: The learning of :func:`restoration.restore_batch` (a set of images). Measured by
+#: benchmarks/set_learning.py (benchmarks/results/set_learning.md) on fruit, seed 0, 75 % kept
+#: (one dictionary learned from the ten images less their hold-out's hidden pixels, then
+#: restoring each image with it alone):
+#: 64 filters 8x8, lambda 0.8, 60 x (10 + 10) iterations from a random start on the contrast-
+#: normalised images +0.97 dB over biharmonic (the bundled dictionaries +0.67); on the detail
+#: ``x - smooth(fill, 3)`` at unit RMS +0.88 (sigma 5: +0.82, sigma 1: +0.68); lambda 0.2
+#: +0.65; filters 16x16 +0.54; 10 x (5 + 5) iterations +0.78, 30 x (10 + 10) as good as 60
+#: (+0.98 on the contrast-normalised images), all iterations run; the per-image settings
+#: (LEARN_*) +0.11.
+SET_LEARNING = Learning(n_filters=64, filter_size=8, sparsity_weight=0.8, max_iter=30,
+                        inner_iter=10, smoothing=3.0, tol=0.0)
 
 
 @dataclass(frozen=True)
@@ -69,6 +126,8 @@ class Adaptation:
         Learning objective ``1/2 ||M (b - D z)||^2 + lambda ||z||_1`` of the windows at the end.
     n_windows : int
         Windows learned from.
+    n_images : int
+        Images learned from (several: :func:`restoration.restore_batch`).
     parameters : dict
         The learner's parameters (:class:`csc.ConvolutionalDictionary`).
     history : dict of lists
@@ -80,6 +139,7 @@ class Adaptation:
     n_iter: int
     objective: float
     n_windows: int
+    n_images: int
     parameters: dict
     history: dict
 
@@ -231,9 +291,11 @@ def learning_details(values, observed, windows, *, smoothing, margin):
     return np.stack(details).astype(np.float32), np.stack(masks)
 
 
-def adapt_dictionary(planes, observed, initial, *, filter_size=None, sparsity_weight=None,
-                     max_iter=None, n_windows=None, window=None, random_state=0, progress=None):
-    """Learn filters from windows of one or several images, warm-started from ``initial``.
+def adapt_dictionary(planes, observed, initial, *, learning=None, filter_size=None,
+                     sparsity_weight=None, max_iter=None, n_windows=None, window=None,
+                     random_state=0, progress=None):
+    """Learn filters from windows of one or several images, warm-started from ``initial`` (or
+    from a random start, :attr:`Learning.n_filters`).
 
     Parameters
     ----------
@@ -243,14 +305,20 @@ def adapt_dictionary(planes, observed, initial, *, filter_size=None, sparsity_we
     observed : sequence of ndarray of bool of shape (H, W)
         The pixels learning may read, per image: observed and outside the hold-out's regions.
     initial : ndarray of shape (n_filters, s, s), float32
-        The starting filters (a bundled dictionary); their number is kept.
+        The starting filters (a bundled dictionary); their number is kept. Unused when
+        ``learning.n_filters`` is set.
+    learning : Learning or None
+        The settings; None: those of one image, ``Learning(None, LEARN_FILTER_SIZE,
+        LEARN_SPARSITY, LEARN_MAX_ITER, LEARN_INNER_ITER, LEARN_SMOOTHING, LEARN_TOL)``
+        (:data:`SET_LEARNING`
+        for a set of images).
     filter_size : int or None
-        Side of the learned filters (``initial`` zero-padded or cropped to it, centred); None:
-        :data:`LEARN_FILTER_SIZE`.
+        Side of the learned filters (a warm start zero-padded or cropped to it, centred); None:
+        ``learning.filter_size``.
     sparsity_weight : float or None
-        Lambda of the learning on the unit-RMS detail; None: :data:`LEARN_SPARSITY`.
+        Lambda of the learning on the unit-RMS detail; None: ``learning.sparsity_weight``.
     max_iter : int or None
-        Most outer iterations; None: :data:`LEARN_MAX_ITER`.
+        Most outer iterations; None: ``learning.max_iter``.
     n_windows : int or None
         Windows per image; None: :data:`LEARN_WINDOWS`.
     window : int or None
@@ -263,30 +331,40 @@ def adapt_dictionary(planes, observed, initial, *, filter_size=None, sparsity_we
     Returns
     -------
     Adaptation
-        The ``initial`` filters, with no iteration, when no window has a pixel to read.
+        With no iteration when no window has a pixel to read (the warm start's filters, or
+        zeros after a random start).
     """
     from csc import ConvolutionalDictionary
 
     start = time.perf_counter()
-    initial = _resized(initial, LEARN_FILTER_SIZE if filter_size is None else filter_size)
-    sparsity_weight = LEARN_SPARSITY if sparsity_weight is None else sparsity_weight
-    max_iter = LEARN_MAX_ITER if max_iter is None else max_iter
+    if learning is None:
+        learning = Learning(None, LEARN_FILTER_SIZE, LEARN_SPARSITY, LEARN_MAX_ITER,
+                            LEARN_INNER_ITER, LEARN_SMOOTHING, LEARN_TOL)
+    size = learning.filter_size if filter_size is None else filter_size
+    if learning.n_filters is None:
+        initial = _resized(initial, size)
+        shape = initial.shape
+    else:
+        initial, shape = None, (learning.n_filters, size, size)
+    sparsity_weight = learning.sparsity_weight if sparsity_weight is None else sparsity_weight
+    max_iter = learning.max_iter if max_iter is None else max_iter
     n_windows = LEARN_WINDOWS if n_windows is None else n_windows
     window = LEARN_WINDOW if window is None else window
     window = min([window] + [min(np.shape(plane)) for plane in planes])
     details, masks = [], []
     for plane, seen in zip(planes, observed, strict=True):
         windows = learning_windows(plane, seen, size=window, count=n_windows)
-        detail, mask = learning_details(plane, seen, windows, smoothing=LEARN_SMOOTHING,
+        detail, mask = learning_details(plane, seen, windows, smoothing=learning.smoothing,
                                         margin=LEARN_MARGIN)
         details.extend(detail)
         masks.extend(mask)
-    parameters = dict(n_filters=initial.shape[0], filter_size=initial.shape[-1],
+    parameters = dict(n_filters=shape[0], filter_size=size,
                       sparsity_weight=float(sparsity_weight), optimizer="cogd", max_iter=max_iter,
-                      coding_iter=LEARN_INNER_ITER, dictionary_iter=LEARN_INNER_ITER)
+                      coding_iter=learning.inner_iter, dictionary_iter=learning.inner_iter)
     if not details:  # no window has a pixel to read: nothing to learn, the start is kept
-        return Adaptation(np.asarray(initial, np.float32), time.perf_counter() - start, 0, 0.0,
-                          0, parameters, {})
+        filters = np.zeros(shape, np.float32) if initial is None else initial
+        return Adaptation(np.asarray(filters, np.float32), time.perf_counter() - start, 0, 0.0,
+                          0, len(planes), parameters, {})
     if len({detail.shape for detail in details}) > 1:  # whole small images of several sizes
         details, masks = _common_size(details, masks)
     details, masks = np.stack(details), np.stack(masks)
@@ -297,13 +375,14 @@ def adapt_dictionary(planes, observed, initial, *, filter_size=None, sparsity_we
         if progress is not None:
             progress.update(1)
         objective = state.history["objective"]
-        return len(objective) > 2 and objective[-2] - objective[-1] <= LEARN_TOL * objective[-2]
+        return len(objective) > 2 and \
+            objective[-2] - objective[-1] <= learning.tol * objective[-2]
 
     model = ConvolutionalDictionary(**parameters, initial_filters=initial,
                                     random_state=random_state, callback=stop).fit(details, masks)
     return Adaptation(np.asarray(model.filters_, np.float32), time.perf_counter() - start,
                       int(model.n_iter_), float(model.history_["objective"][-1]), len(details),
-                      parameters, model.history_)
+                      len(planes), parameters, model.history_)
 
 
 def _resized(filters, size):

@@ -16,9 +16,8 @@ import numpy as np
 
 from csc.backend import is_dask_array
 
-from .adaptation import adapt_dictionary
-from .dictionaries import load_dictionaries
-from .pipeline import adapts, check_parameters, learning_planes, restore_image
+from .adaptation import SET_LEARNING, adapt_dictionary
+from .pipeline import adapts, adapts_set, check_parameters, learning_planes, restore_image
 
 __all__ = ["restore", "restore_batch", "adapt_batch", "inpaint", "reconstruct"]
 
@@ -106,8 +105,10 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
 
     As :func:`restore` on each image, except that the adapted dictionary is learned once, from
     windows of every image (each image's hold-out regions withheld, :func:`restoration.pipeline.
-    learning_planes`), and offered to the hold-out of each image: the protocol of the
-    convolutional sparse coding papers, which learn from the whole corrupted set.
+    learning_planes`) with :data:`restoration.adaptation.SET_LEARNING`, and offered to the
+    hold-out of each image, where a dictionary learned from several images is chosen by least
+    error like the given ones: the protocol of the convolutional sparse coding papers, which
+    learn from the whole corrupted set.
 
     Parameters
     ----------
@@ -121,7 +122,9 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
         Axis of the colour channels of each image (of a stack: counted without its first axis).
     adapt : bool or None, default None
         Learn the dictionary; None: when pixels are missing and the images together hold
-        enough windows and repeat themselves (:func:`restoration.pipeline.adapts`).
+        enough windows and repeat themselves (:func:`restoration.pipeline.adapts`), or are
+        small images that let learning read enough pixels together
+        (:func:`restoration.pipeline.adapts_set`).
     random_state : int, numpy Generator or None, default 0
         Seed of every image's hold-out and of the learning (a Generator or None is drawn once
         for an integer seed).
@@ -151,8 +154,7 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
     if not isinstance(random_state, numbers.Integral):  # one seed: learning and hold-outs agree
         random_state = int(np.random.default_rng(random_state).integers(2**31))
     masks = [None] * len(images) if masks is None else list(masks)
-    learned = adapt_batch(images, masks, dictionary=dictionary,
-                          channel_axes=[channel_axis] * len(images), adapt=adapt,
+    learned = adapt_batch(images, masks, channel_axes=[channel_axis] * len(images), adapt=adapt,
                           random_state=random_state)
     return tuple(restore_image(image, mask, dictionary=dictionary,
                                sparsity_weight=sparsity_weight, smoothing=smoothing,
@@ -162,7 +164,7 @@ def restore_batch(images, masks=None, *, dictionary=None, sparsity_weight=None, 
                  for image, mask in zip(images, masks, strict=True))
 
 
-def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, random_state=0):
+def adapt_batch(images, masks, *, channel_axes, adapt=None, random_state=0):
     """The dictionary :func:`restore_batch` (and ``cogd`` on several files) learns from every
     image, or None.
 
@@ -170,13 +172,12 @@ def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, ran
     ----------
     images, masks : sequences of ndarray
         The images and their masks (None: every pixel observed).
-    dictionary : as in :func:`restore`
-        Its first dictionary is the starting point.
     channel_axes : sequence of int or None
         The channel axis of each image.
     adapt : bool or None
         None: learn when pixels are missing and the images hold enough windows and repeat
-        themselves (:func:`restoration.pipeline.adapts`).
+        themselves (:func:`restoration.pipeline.adapts`) or are a set of small images with
+        enough pixels to read (:func:`restoration.pipeline.adapts_set`).
     random_state : int
         The seed every image is then restored with (its hold-out's regions are withheld).
 
@@ -198,10 +199,10 @@ def adapt_batch(images, masks, *, dictionary=None, channel_axes, adapt=None, ran
         except ValueError as error:  # name the image of the batch
             raise ValueError(f"batch image {index}: {error}") from None
     missing = any(mask is not None and not np.all(mask) for mask in masks)
-    if not (adapt or (missing and adapts(planes))):
+    if not (adapt or (missing and (adapts(planes) or adapts_set(planes)))):
         return None
     return adapt_dictionary([plane for plane, _ in planes], [readable for _, readable in planes],
-                            load_dictionaries(dictionary)[0], random_state=random_state)
+                            None, learning=SET_LEARNING, random_state=random_state)
 
 
 def inpaint(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,

@@ -70,7 +70,7 @@ def _learn_from_all(inputs, settings):
         masks.append(mask)
     if not images:
         return None
-    learned = user_input(adapt_batch, images, masks, dictionary=settings["dictionary"],
+    learned = user_input(adapt_batch, images, masks,
                          channel_axes=[-1 if image.ndim == 3 else None for image in images],
                          adapt=settings["adapt"])
     if learned is not None:

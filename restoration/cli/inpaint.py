@@ -59,10 +59,11 @@ REPORT_HELP = {
 
 #: the help of --adapt for each command
 _ADAPT_HELP = {
-    "inpaint": "learn a dictionary from the image itself (several inputs: one from all of "
-               "them) and let the hold-out choose it where it predicts hidden pixels "
-               "significantly better (default: when pixels are missing, the image is at least "
-               "about 181x181 and repeats a pattern)",
+    "inpaint": "learn a dictionary from the image itself and let the hold-out choose it "
+               "where it predicts hidden pixels significantly better, or from all of several "
+               "inputs, chosen where it predicts them best (default: when pixels are missing "
+               "and the image is at least about 181x181 and repeats a pattern, or the inputs "
+               "are several smaller images with 32768 readable pixels together)",
     "reconstruct": "learn a dictionary from the image itself (several inputs: one from all of "
                    "them) and code the image with it (default: no)",
 }

@@ -1,15 +1,18 @@
 """The dictionary adapted to the image (restoration/adaptation.py) and its place in the pipeline:
 honest hold-out, determinism, a case with a known answer, what is reported."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import restoration.adaptation as adaptation
+import restoration.inpainting as inpainting
 from restoration import load_dictionaries, restore, restore_batch
-from restoration.adaptation import adapt_dictionary, learning_windows
+from restoration.adaptation import SET_LEARNING, adapt_dictionary, learning_windows
 from restoration.metrics import psnr
-from restoration.pipeline import learning_planes
-from restoration.selection import hold_out
+from restoration.pipeline import adapts_set, learning_planes
+from restoration.selection import BIHARMONIC, hold_out
 
 from .test_inpainting import sparse_image
 
@@ -18,6 +21,7 @@ from .test_inpainting import sparse_image
 def quick(monkeypatch):
     """Three outer iterations: what is checked does not depend on how long learning runs."""
     monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 3)
+    monkeypatch.setattr(inpainting, "SET_LEARNING", replace(SET_LEARNING, max_iter=3))
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +58,32 @@ def test_a_batch_learns_one_dictionary_without_any_images_hidden_pixels(damaged,
     again = restore_batch(perturbed, masks, adapt=True, random_state=1, max_iter=3)
     np.testing.assert_array_equal(again[0].adaptations[0].filters,
                                   results[0].adaptations[0].filters)
+
+
+def test_a_set_of_small_images_learns_its_own_filters_chosen_by_least_error(quick):
+    rng = np.random.default_rng(6)  # six 100x100 images, a quarter missing: enough to learn
+    images = np.stack([sparse_image(load_dictionaries()[0], (100, 100), n_atoms=40, seed=seed)
+                       for seed in range(6)])
+    masks = rng.random(images.shape) >= 0.25
+    results = restore_batch(images, masks, random_state=1, max_iter=3)  # adapt=None
+    learned = results[0].adaptations[0]
+    assert learned is not None and learned.n_images == 6 and learned.n_windows == 6
+    assert learned.filters.shape == (SET_LEARNING.n_filters, SET_LEARNING.filter_size,
+                                     SET_LEARNING.filter_size)
+    for result in results:  # the set's dictionary competes as the bundled ones do
+        errors = result.selections[0].errors
+        best = min(errors, key=errors.get)
+        assert result.dictionary == (None if best == BIHARMONIC else best[0])
+    assert restore_batch(images[:1], masks[:1], max_iter=3)[0].adaptations == (None,)
+
+
+def test_only_several_small_images_with_enough_pixels_make_a_set_to_learn_from():
+    small = [(np.zeros((100, 100)), np.ones((100, 100), bool))] * 4
+    assert adapts_set(small)
+    assert not adapts_set(small[:1])  # one image is too little
+    assert not adapts_set([(v, m & (np.arange(100) < 10)) for v, m in small])  # too few pixels
+    large = [(np.zeros((256, 256)), np.ones((256, 256), bool))] * 2
+    assert not adapts_set(large)  # learned from windows: adapt=None leaves them to repetition
 
 
 def test_adaptation_is_deterministic_for_a_random_state(damaged, quick):
@@ -165,6 +195,9 @@ def test_adapt_dictionary_pads_the_start_to_its_size_and_stops_early_when_nothin
     nothing = adapt_dictionary([flat], [np.zeros(flat.shape, bool)], initial)
     assert nothing.n_iter == 0 and nothing.n_windows == 0  # no pixel to read: the start kept
     np.testing.assert_array_equal(nothing.filters[:, 2:-2, 2:-2], initial)
+    fresh = adapt_dictionary([flat, flat], [np.ones(flat.shape, bool)] * 2, None,
+                             learning=replace(SET_LEARNING, n_filters=5, max_iter=1))
+    assert fresh.filters.shape == (5, 8, 8) and fresh.n_images == 2  # from a random start
 
 
 @pytest.mark.parametrize("call, message", [

@@ -95,11 +95,14 @@ def test_workers_need_several_inputs(photos):
 
 
 def test_adaptation_learns_one_dictionary_from_every_input(photos, capsys, monkeypatch):
-    import restoration.adaptation as adaptation
+    from dataclasses import replace
+
+    import restoration.inpainting as inpainting
     from csc import ConvolutionalDictionary
+    from restoration.adaptation import SET_LEARNING
     from restoration.cli import main
 
-    monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 2)
+    monkeypatch.setattr(inpainting, "SET_LEARNING", replace(SET_LEARNING, max_iter=2))
     folder, out = photos
     saved = out.parent / "batch.npz"
     assert main(["inpaint", str(folder / "*.png"), "--missing", "0.5", "-o", str(out),
@@ -108,7 +111,8 @@ def test_adaptation_learns_one_dictionary_from_every_input(photos, capsys, monke
     assert any(line.startswith("one dictionary learned from the 3 images: 3 window(s)")
                for line in lines)
     assert sum(" nnz " in line for line in lines) == 3
-    assert ConvolutionalDictionary.load(saved).filters_.shape == (36, 16, 16)
+    assert ConvolutionalDictionary.load(saved).filters_.shape == \
+        (SET_LEARNING.n_filters, SET_LEARNING.filter_size, SET_LEARNING.filter_size)
 
 
 def test_a_task_that_fails_on_dask_is_one_failed_file():
