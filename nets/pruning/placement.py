@@ -149,11 +149,11 @@ def add_input_mask(layer: nn.Module, n_channels: int) -> SoftMask:
     Returns
     -------
     SoftMask
-        The new mask, on ``layer``'s device and dtype.
+        The new mask, on ``layer``'s device and dtype, in its training mode.
     """
     weight = layer.weight
     mask = SoftMask(n_channels).to(device=weight.device, dtype=weight.dtype)
-    layer.add_module(INPUT_MASK, mask)
+    layer.add_module(INPUT_MASK, mask.train(layer.training))
     layer.register_forward_pre_hook(_apply_input_mask)
     return mask
 
