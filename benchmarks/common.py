@@ -4,9 +4,12 @@ The scripts are run as ``python benchmarks/<script>.py``, which puts this folder
 ``sys.path``, so they import this module as ``common``.
 """
 
+import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -121,3 +124,35 @@ def peak_memory_gib():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 2 ** 20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def in_fresh_process(script, function, *args):
+    """``python script --run function args...`` in a fresh interpreter: the JSON of its last
+    line of output (its stderr's end in the error when it fails)."""
+    command = [sys.executable, script, "--run", function, *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_report(lines, results, out):
+    """The Markdown ``lines`` written to ``out``, ``results`` beside it as ``.json``, and
+    printed."""
+    text = "\n".join(lines)
+    with open(out, "w") as handle:
+        handle.write(text)
+    with open(os.path.splitext(out)[0] + ".json", "w") as handle:
+        json.dump(results, handle, indent=1)
+    print(text)
+
+
+def merge_runs(paths, keys):
+    """The results of several runs of one benchmark (its JSON files, e.g. runs of different
+    parts) as one run's: the lists under ``keys`` concatenated, the commands joined."""
+    runs = []
+    for path in paths:
+        with open(path) as file:
+            runs.append(json.load(file))
+    return {"command": "`, then `".join(run["command"] for run in runs), "machine": machine(),
+            **{key: [row for run in runs for row in run[key]] for key in keys}}

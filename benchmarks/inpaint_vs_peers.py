@@ -7,6 +7,15 @@ Parts (``--parts``):
   moon, text; RGB converted with ``skimage.color.rgb2gray``) at full size, with 50 %, 75 % and
   90 % of the pixels missing at random (``default_rng(i).random(shape) >= fraction`` observed, ``i``
   the image's index) and with scratches and blocks.
+  Plug-and-play BM3D (``pnp_bm3d``: 12 BM3D hard-thresholding denoisings of the current
+  estimate, its noise level going from 40/255 to 3/255, from the biharmonic fill; the ``bm3d``
+  package) runs on the 50 % masks only (it takes minutes per image).
+- ``texture``: images dominated by a repeated texture (``TEXTURE``: a 256x256 crop of the
+  pagoda of scikit-learn's china, its roof tiles, windows and railings; scikit-image's
+  checkerboard), gray, 50 % missing (``default_rng(200 + i)``): ``restore`` with its defaults
+  (``adapt=None``), with ``adapt=True`` and with the bundled dictionaries only
+  (``adapt=False``), biharmonic and BM3D. Neither trained the bundled dictionaries, and neither
+  is in ``benchmarks/adaptation_levers.py``'s development set.
 - ``colour``: astronaut and motorcycle_left (scikit-image), china and flower (scikit-learn), RGB,
   50 % missing (one mask for the three channels); biharmonic per channel as the baseline.
 - ``sporco``: 256x256 central crops of the gray photos at 50 %, where SPORCO's
@@ -15,7 +24,9 @@ Parts (``--parts``):
   minute or two per image; the other methods run on the same crops.
 - ``protocol``: fruit and city in the papers' protocol (LCN gray images, 75 % kept, seeds 0, 1,
   2), in papers' PSNR: ``restoration.restore`` (each image min-max scaled to [0, 1], scaled
-  back) with the bundled dictionaries and with a dictionary learned from the corrupted set
+  back) with its defaults, each image alone; ``restoration.restore_batch`` of the ten images
+  (its defaults: one dictionary adapted to the whole corrupted set); ``restore`` with a
+  dictionary learned from the corrupted set by ``cogd learn``'s estimator
   (``PROTOCOL_DICTIONARY``, observed pixels only, as in the papers), the biharmonic fill, and
   the papers' inpainting (100 filters learned from the corrupted set, the codes re-solved and
   decoded, ``restoration.protocol.evaluate``).
@@ -42,14 +53,16 @@ import numpy as np
 
 from restoration.io import write_text
 
-from common import machine, peak_memory_gib
+from common import machine, merge_runs, peak_memory_gib
 
 GRAY = ("camera", "astronaut", "coins", "brick", "grass", "gravel", "moon", "text")
 MAIN = GRAY[:4]
 COLOUR = ("astronaut", "motorcycle_left", "china", "flower")
 MASKS = ("50%", "75%", "90%", "scratches")
 METHODS = ("ours", "biharmonic", "telea", "navier-stokes")
-PARTS = ("gray", "colour", "sporco", "protocol", "large")
+PARTS = ("gray", "colour", "texture", "sporco", "protocol", "large")
+TEXTURE = ("china pagoda", "checkerboard")
+TEXTURE_METHODS = ("ours", "ours adapt=True", "ours adapt=False", "biharmonic", "bm3d")
 # dictionary learned from the corrupted fruit/city set for restore (the papers' setting: the
 # observed pixels of the ten images are all there is)
 PROTOCOL_DICTIONARY = {"n_filters": 64, "filter_size": 8, "sparsity_weight": 0.8, "max_iter": 60}
@@ -61,10 +74,12 @@ def load_image(name, colour=False):
     import skimage.data
     from skimage.color import rgb2gray
 
-    if name in ("china", "flower"):
+    if name in ("china", "flower", "china pagoda"):
         from sklearn.datasets import load_sample_image
 
-        image = load_sample_image(f"{name}.jpg")
+        image = load_sample_image(f"{name.split()[0]}.jpg")
+        if name == "china pagoda":
+            image = image[40:296, 70:326]
     elif name == "motorcycle_left":
         image = skimage.data.stereo_motorcycle()[0]
     else:
@@ -117,12 +132,17 @@ def run_method(method, image, mask):
     observed = mask[..., None] if colour else mask
     extra = {}
     start = time.perf_counter()
-    if method == "ours":
-        result = restore(image, mask, channel_axis=-1 if colour else None)
+    if method.startswith("ours"):
+        adapt = {"ours": None, "ours adapt=True": True, "ours adapt=False": False}[method]
+        result = restore(image, mask, channel_axis=-1 if colour else None, adapt=adapt)
         restored = result.image
+        learned = [a for a in result.adaptations if a is not None]
         extra = {"objective": result.objective, "nnz": result.nnz,
                  "settings": [[s.dictionary, s.smoothing, s.sparsity_weight]
-                              for s in result.selections]}
+                              for s in result.selections],
+                 "candidate": result.candidate,
+                 "learn_seconds": sum(a.seconds for a in learned),
+                 "learn_iter": sum(a.n_iter for a in learned)}
     elif method == "biharmonic":
         restored = inpaint_biharmonic(np.where(observed, image, 0), ~mask,
                                       channel_axis=-1 if colour else None)
@@ -133,6 +153,8 @@ def run_method(method, image, mask):
         restored = np.where(observed, image, restored)  # keep the observed values exactly
     elif method == "sporco":
         restored = sporco_inpaint(image, mask)
+    elif method == "bm3d":
+        restored = pnp_bm3d(image, ~mask)
     else:
         raise ValueError(f"unknown method {method!r}")
     return np.asarray(restored, np.float64), time.perf_counter() - start, extra
@@ -169,6 +191,20 @@ def sporco_inpaint(image, mask, *, lmbda=1e-2, mu=2e-1, n_iter=200):
     return np.clip(np.where(mask, image, restored), 0, 1)
 
 
+def pnp_bm3d(image, missing, *, n_iter=12):
+    """Plug-and-play inpainting with BM3D (gray): from the biharmonic fill, ``n_iter``
+    hard-thresholding BM3D denoisings of the current estimate with the observed pixels put back,
+    the assumed noise level decreasing geometrically from 40/255 to 3/255."""
+    import bm3d
+    from skimage.restoration import inpaint_biharmonic
+
+    estimate = inpaint_biharmonic(np.where(missing, 0, image), missing)
+    for sigma in np.geomspace(40 / 255, 3 / 255, n_iter):
+        estimate = bm3d.bm3d(np.where(missing, estimate, image), sigma_psd=sigma,
+                             stage_arg=bm3d.BM3DStages.HARD_THRESHOLDING)
+    return np.where(missing, np.clip(estimate, 0, 1), image)
+
+
 def scores(image, restored, mask):
     from restoration.metrics import psnr, psnr_missing, ssim
 
@@ -184,10 +220,10 @@ def run_case(case):
     if case.get("crop"):
         image = central_crop(image, case["crop"])
     mask = make_mask(case["mask"], image.shape[:2], case["seed"])
-    if case["method"] == "ours":  # compile (or load) the kernels outside the timed call
+    if case["method"].startswith("ours"):  # compile (or load) the kernels outside the clock
         from restoration import restore
 
-        restore(image[:32, :32], mask[:32, :32], max_iter=2,
+        restore(image[:32, :32], mask[:32, :32], max_iter=2, adapt=True,
                 channel_axis=-1 if image.ndim == 3 else None)
     restored, seconds, extra = run_method(case["method"], image, mask)
     return {**case, "shape": list(image.shape), "missing": float(1 - mask.mean()),
@@ -205,33 +241,45 @@ def in_subprocess(case):
 def photo_cases(args):
     if "gray" in args.parts:
         for kind in args.masks:
-            for index, name in enumerate(args.images):
-                for method in METHODS:
+            for name in args.images:
+                for method in METHODS + (("bm3d",) if kind == "50%" else ()):
                     yield {"part": "gray", "image": name, "colour": False, "mask": kind,
-                           "seed": index, "method": method}
+                           "seed": _seed(name), "method": method}
+    if "texture" in args.parts:
+        for index, name in enumerate(TEXTURE):
+            for method in TEXTURE_METHODS:
+                yield {"part": "texture", "image": name, "colour": False, "mask": "50%",
+                       "seed": 200 + index, "method": method}
     if "colour" in args.parts:
         for index, name in enumerate(COLOUR):
             for method in METHODS:
                 yield {"part": "colour", "image": name, "colour": True, "mask": "50%",
                        "seed": 100 + index, "method": method}
     if "sporco" in args.parts:
-        for index, name in enumerate(args.images):
+        for name in args.images:
             for method in ("ours", "biharmonic", "sporco"):
                 yield {"part": "sporco", "image": name, "colour": False, "mask": "50%",
-                       "seed": index, "method": method, "crop": 256}
+                       "seed": _seed(name), "method": method, "crop": 256}
     if "large" in args.parts:
         for method in ("ours", "biharmonic"):
             yield {"part": "large", "image": "retina", "colour": False, "mask": "50%",
                    "seed": 0, "method": method, "size": args.large_size}
 
 
+def _seed(name):
+    """The mask seed of a gray photo: its place in ``GRAY`` (so that a run of some of the
+    images draws the masks of the full run)."""
+    return GRAY.index(name)
+
+
 def protocol_rows(seeds):
-    """Papers' PSNR on fruit/city (75 % kept): ``restore`` with the bundled dictionaries and
-    with a dictionary learned from the corrupted set, the biharmonic fill, the papers' CSC."""
+    """Papers' PSNR on fruit/city (75 % kept): ``restore`` with its defaults (each image alone),
+    ``restore_batch`` of the set, ``restore`` with a dictionary learned from the corrupted set,
+    the biharmonic fill, the papers' CSC."""
     from skimage.restoration import inpaint_biharmonic
 
     from csc import ConvolutionalDictionary
-    from restoration import restore
+    from restoration import restore, restore_batch
     from restoration.metrics import protocol_psnr
     from restoration.protocol import evaluate, load_protocol_images, protocol_mask
 
@@ -245,16 +293,23 @@ def protocol_rows(seeds):
                 (images * masks).astype(np.float32), masks)
             row = {"set": set_name, "seed": seed, "learn_seconds": time.perf_counter() - start,
                    "seconds": 0.0}
-            scores = {"ours": [], "ours_learned": [], "biharmonic": []}
-            for image, mask in zip(images, masks, strict=True):
-                low, high = image.min(), image.max()
-                unit = (image - low) / (high - low)  # restore takes images in [0, 1]
+            lows = images.min(axis=(1, 2), keepdims=True)
+            highs = images.max(axis=(1, 2), keepdims=True)
+            units = (images - lows) / (highs - lows)  # restore takes images in [0, 1]
+            start = time.perf_counter()
+            batch = restore_batch(units, masks)
+            row["batch_seconds"] = time.perf_counter() - start
+            row["batch_learned"] = [r.candidate for r in batch].count("learned")
+            scores = {"ours": [], "ours_batch": [], "ours_learned": [], "biharmonic": []}
+            for image, mask, unit, low, high, together in zip(images, masks, units, lows, highs,
+                                                              batch, strict=True):
                 start = time.perf_counter()
                 ours = restore(unit, mask).image
                 row["seconds"] += time.perf_counter() - start
                 with_learned = restore(unit, mask, dictionary=learned).image
                 fill = inpaint_biharmonic(np.where(mask, image, 0), ~mask)
                 for key, estimate in (("ours", ours * (high - low) + low),
+                                      ("ours_batch", together.image * (high - low) + low),
                                       ("ours_learned", with_learned * (high - low) + low),
                                       ("biharmonic", fill)):
                     scores[key].append(protocol_psnr(image, estimate))
@@ -262,9 +317,9 @@ def protocol_rows(seeds):
             row["csc"] = evaluate(images, task="inpaint", random_state=seed,
                                   set_name=set_name)["averages"]["protocol_psnr"]
             rows.append(row)
-            print(f"{set_name} seed {seed}: ours {row['ours']:.2f} with learned dictionary "
-                  f"{row['ours_learned']:.2f} biharmonic {row['biharmonic']:.2f} csc "
-                  f"{row['csc']:.2f}", flush=True)
+            print(f"{set_name} seed {seed}: ours {row['ours']:.2f} as one batch "
+                  f"{row['ours_batch']:.2f} with learned dictionary {row['ours_learned']:.2f} "
+                  f"biharmonic {row['biharmonic']:.2f} csc {row['csc']:.2f}", flush=True)
     return rows
 
 
@@ -278,30 +333,35 @@ def by_case(rows, part):
 
 
 def markdown(rows, protocol, command, note):
-    lines = ["# Inpainting: `restoration.restore` vs biharmonic, OpenCV and SPORCO", "",
+    lines = ["# Inpainting: `restoration.restore` vs biharmonic, OpenCV, SPORCO and BM3D", "",
              f"Command: `{command}`", "", f"Machine: {machine()}. {note}", "",
              "PSNR/SSIM with data range 1; 'missing' = PSNR over the missing pixels only; "
              "objective and nnz are those of the coding of `restore` (unit-RMS detail layer); "
              "'settings' = (dictionary, smoothing, sparsity weight) chosen by hold-out, "
-             "'fill' when the biharmonic fill alone was kept; every method in a fresh process, peak memory is "
-             "that process's VmHWM.", ""]
+             "'fill' when the biharmonic fill alone was kept (dictionary #2 is the one learned "
+             "from the image, 'candidate' names the winner); every method in a fresh process, "
+             "peak memory is that process's VmHWM.", ""]
     gray = by_case(rows, "gray")
     if gray:
         lines += ["## Gray photos: mean PSNR gain over biharmonic (dB)", "",
-                  "| mask | " + ", ".join(MAIN) + " | all 8 | worst image | Telea (all 8) | "
-                  "Navier-Stokes (all 8) |", "|---|---|---|---|---|---|"]
+                  "| mask | " + ", ".join(MAIN) + " | all 8 | worst image | learned dictionary "
+                  "chosen | Telea (all 8) | Navier-Stokes (all 8) | BM3D (all 8) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for kind in MASKS:
-            cases = {k: v for k, v in gray.items() if k[1] == kind}
+            cases = {k: v for k, v in gray.items() if k[1] == kind and "ours" in v}
             if not cases:
                 continue
             gain = {k: v["ours"]["psnr"] - v["biharmonic"]["psnr"] for k, v in cases.items()}
             worst = min(gain, key=gain.get)
             peers = [np.mean([v[m]["psnr"] - v["biharmonic"]["psnr"] for v in cases.values()])
-                     for m in ("telea", "navier-stokes")]
+                     if all(m in v for v in cases.values()) else None
+                     for m in ("telea", "navier-stokes", "bm3d")]
+            learned = [k[0] for k, v in cases.items() if v["ours"].get("candidate") == "learned"]
             lines.append(f"| {kind} | {np.mean([g for k, g in gain.items() if k[0] in MAIN]):+.2f}"
                          f" | {np.mean(list(gain.values())):+.2f} | {worst[0]} "
-                         f"{gain[worst]:+.2f} | {peers[0]:+.2f} | {peers[1]:+.2f} |")
-        lines += [""] + case_table(gray)
+                         f"{gain[worst]:+.2f} | {', '.join(learned) or 'none'} | "
+                         + " | ".join("-" if p is None else f"{p:+.2f}" for p in peers) + " |")
+        lines += [""] + case_table(gray, methods=METHODS + ("bm3d",))
     lines += speed_lines(gray, by_case(rows, "colour"))
     colour = by_case(rows, "colour")
     if colour:
@@ -309,6 +369,28 @@ def markdown(rows, protocol, command, note):
         lines += ["## Colour photos, 50 % missing", "",
                   f"Mean PSNR gain over per-channel biharmonic: {np.mean(gains):+.2f} dB.", ""]
         lines += case_table(colour)
+    texture = by_case(rows, "texture")
+    if texture:
+        lines += ["## Repeated textures, 50 % missing: where adaptation wins and where it does "
+                  "not", "",
+                  "| image | size | biharmonic dB | defaults (adapt=None) | adapt=True | "
+                  "adapt=False (bundled only) | adapt=True's gain over the bundled only | "
+                  "learning s / iterations (adapt=True) | BM3D | seconds: defaults / adapt=True / "
+                  "bundled only / biharmonic / BM3D |", "|---" * 11 + "|"]
+        for (name, _), runs in texture.items():
+            base = runs["biharmonic"]["psnr"]
+            default, forced, bundled = (runs[m] for m in TEXTURE_METHODS[:3])
+            lines.append(
+                f"| {name} | {'x'.join(map(str, default['shape'][:2]))} | {base:.2f} | "
+                + " | ".join(f"{r['psnr'] - base:+.2f} ({r['candidate']})"
+                             for r in (default, forced, bundled))
+                + f" | {forced['psnr'] - bundled['psnr']:+.2f} | "
+                f"{forced['learn_seconds']:.1f} / {forced['learn_iter']} | "
+                f"{runs['bm3d']['psnr'] - base:+.2f} | {default['seconds']:.1f} / "
+                f"{forced['seconds']:.1f} / {bundled['seconds']:.1f} / "
+                f"{runs['biharmonic']['seconds']:.1f} / "
+                f"{runs['bm3d']['seconds']:.0f} |")
+        lines += ["", "Gains in dB over biharmonic (the candidate that won in brackets).", ""]
     crops = by_case(rows, "sporco")
     if crops:
         lines += ["## 256x256 central crops, 50 % missing, with SPORCO's masked CSC", ""]
@@ -325,21 +407,27 @@ def markdown(rows, protocol, command, note):
                   f"{base['peak_gib']:.2f} GiB, PSNR {base['psnr']:.2f} dB.", ""]
     if protocol:
         lines += ["## Fruit and city, papers' protocol (LCN, 75 % kept), papers' PSNR (dB)", "",
-                  "| set | seed | biharmonic | `restore`, bundled dictionaries (gain) | "
-                  "`restore`, dictionary learned from the corrupted set (gain) | papers' CSC "
-                  "inpainting | seconds: `restore` (10 images) / learning |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| set | seed | biharmonic | `restore`, defaults, each image alone (gain) | "
+                  "`restore_batch`, defaults, the set as one batch (gain; images restored with "
+                  "the learned dictionary) | `restore`, dictionary learned from the corrupted "
+                  "set by the estimator (gain) | papers' CSC inpainting | seconds: `restore` "
+                  "(10 images) / `restore_batch` / estimator learning |",
+                  "|---|---|---|---|---|---|---|---|"]
         for row in protocol:
             lines.append(f"| {row['set']} | {row['seed']} | {row['biharmonic']:.2f} | "
                          f"{row['ours']:.2f} ({row['ours'] - row['biharmonic']:+.2f}) | "
-                         f"{row['ours_learned']:.2f} "
+                         f"{row['ours_batch']:.2f} "
+                         f"({row['ours_batch'] - row['biharmonic']:+.2f}; "
+                         f"{row['batch_learned']}/10) | {row['ours_learned']:.2f} "
                          f"({row['ours_learned'] - row['biharmonic']:+.2f}) | {row['csc']:.2f} | "
-                         f"{row['seconds']:.1f} / {row['learn_seconds']:.1f} |")
+                         f"{row['seconds']:.1f} / {row['batch_seconds']:.1f} / "
+                         f"{row['learn_seconds']:.1f} |")
         for set_name in ("fruit", "city"):
             runs = [r for r in protocol if r["set"] == set_name]
-            gains = [np.mean([r[k] - r["biharmonic"] for r in runs]) for k in ("ours",
-                                                                               "ours_learned")]
-            lines.append(f"| {set_name} | mean gain | | {gains[0]:+.2f} | {gains[1]:+.2f} | | |")
+            gains = [np.mean([r[k] - r["biharmonic"] for r in runs])
+                     for k in ("ours", "ours_batch", "ours_learned")]
+            lines.append(f"| {set_name} | mean gain | | {gains[0]:+.2f} | {gains[1]:+.2f} | "
+                         f"{gains[2]:+.2f} | | |")
         lines += ["", f"Dictionary learned from the corrupted set: {PROTOCOL_DICTIONARY}, "
                   "random_state = seed.", ""]
     return "\n".join(lines) + "\n"
@@ -376,20 +464,23 @@ def case_table(table, methods=METHODS):
     header = ["image", "size", "mask", "missing"]
     for method in methods:
         header.append(f"{method}: PSNR / missing / SSIM / s / GiB")
-    lines = ["| " + " | ".join(header) + " | ours: gain, objective, nnz, settings |",
+    lines = ["| " + " | ".join(header) + " | ours: gain, objective, nnz, settings, candidate |",
              "|---" * (len(header) + 1) + "|"]
     for (name, kind), runs in table.items():
         ours = runs["ours"]
         cells = [name, "x".join(map(str, ours["shape"][:2])), kind, f"{ours['missing']:.1%}"]
         for method in methods:
-            r = runs[method]
-            cells.append(f"{r['psnr']:.2f} / {r['psnr_missing']:.2f} / {r['ssim']:.4f} / "
+            r = runs.get(method)
+            cells.append("-" if r is None else
+                         f"{r['psnr']:.2f} / {r['psnr_missing']:.2f} / {r['ssim']:.4f} / "
                          f"{r['seconds']:.1f} / {r['peak_gib']:.2f}")
         settings = " ".join("fill" if s[0] is None else f"(#{s[0]}, {s[1]:g}, {s[2]:g})"
                             for s in ours["settings"])
         gain = ours["psnr"] - runs["biharmonic"]["psnr"]
+        learned = f", learned in {ours['learn_seconds']:.1f} s" if ours.get("learn_seconds") \
+            else ""
         lines.append("| " + " | ".join(cells) + f" | {gain:+.2f}, {ours['objective']:.1f}, "
-                     f"{ours['nnz']:.4f}, {settings} |")
+                     f"{ours['nnz']:.4f}, {settings}, {ours.get('candidate', '')}{learned} |")
     return lines + [""]
 
 
@@ -397,16 +488,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="benchmarks/results/inpaint_vs_peers.md")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--images", nargs="+", default=list(GRAY))
+    parser.add_argument("--images", nargs="+", choices=GRAY, default=list(GRAY))
     parser.add_argument("--masks", nargs="+", default=list(MASKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
                         help="seeds of the fruit/city protocol")
     parser.add_argument("--large-size", type=int, default=2048)
+    parser.add_argument("--methods", nargs="+", default=None,
+                        choices=sorted(set(METHODS + TEXTURE_METHODS + ("bm3d", "sporco"))),
+                        help="run only these methods of the parts (default: all); runs of "
+                             "different methods are reported together by --from-json")
     parser.add_argument("--note", default="", help="conditions of the run, for the report")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--from-json", metavar="JSON",
-                        help="rewrite the report from the results of an earlier run")
+    parser.add_argument("--from-json", metavar="JSON", nargs="+",
+                        help="rewrite the report from the results of earlier runs (several: "
+                             "runs of different parts, reported together with their commands)")
     args = parser.parse_args(argv)
     if args.case:
         case = json.loads(args.case)
@@ -418,13 +514,16 @@ def main(argv=None):
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     if args.from_json:
-        with open(args.from_json) as file:
-            results = json.load(file)
-        write_text(args.out, markdown(results["rows"], results["protocol"], results["command"],
+        merged = merge_runs(args.from_json, ["rows", "protocol"])
+        write_text(args.out, markdown(merged["rows"], merged["protocol"], merged["command"],
                                       args.note))
+        if len(args.from_json) > 1:  # the results of the report in one file
+            write_text(os.path.splitext(args.out)[0] + ".json", json.dumps(merged, indent=1))
         return
     rows = []
     for case in photo_cases(args):
+        if args.methods is not None and case["method"] not in args.methods:
+            continue
         row = in_subprocess(case)
         rows.append(row)
         print(f"{row['part']:7s} {row['image']:15s} {row['mask']:9s} {row['method']:13s} "
@@ -432,11 +531,11 @@ def main(argv=None):
               flush=True)
     protocol = protocol_rows(args.seeds) if "protocol" in args.parts else []
     command = "python " + shlex.join(["benchmarks/inpaint_vs_peers.py"] + sys.argv[1:])
-    text = markdown(rows, protocol, command, args.note)
-    write_text(args.out, text)
-    write_text(os.path.splitext(args.out)[0] + ".json",
+    write_text(os.path.splitext(args.out)[0] + ".json",  # first: the results outlive the report
                json.dumps({"command": command, "machine": machine(), "rows": rows,
                            "protocol": protocol}, indent=1))
+    text = markdown(rows, protocol, command, args.note)
+    write_text(args.out, text)
     print(text)
 
 

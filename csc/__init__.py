@@ -2,7 +2,7 @@
 dictionary learning and the CoGD coupling rule.
 
 Notation (the only mathematical short names allowed in this package)
--------------------------------------------------------------------
+--------------------------------------------------------------------
 ``D``      filters (dictionary), shape ``(n_filters, n_channels, s, s)``
 ``X``      coefficient maps (codes), shape ``(n_images, n_filters, Hp, Wp)``
 ``S``      signals (images), shape ``(n_images, n_channels, H, W)``

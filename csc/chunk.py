@@ -7,15 +7,16 @@ splits and duals, the dictionary step's data split and dual, and the duals of it
 filter copies. As dask-glm runs one local update on every chunk of an array (a NumPy array
 being one chunk), the in-process fit runs these functions on one chunk holding every group
 (:func:`csc.dictionary.admm_dictionary_update`,
-:func:`csc.learn.alternating_minimization`) and a Dask fit (:mod:`csc.distributed`) runs them as
-tasks, one chunk each, its driver (:mod:`csc.driver`) combining what they return.
+:func:`csc.learn.alternating_minimization`) and a Dask fit (:mod:`csc.distributed`) applies them
+to the chunk each worker holds, its driver (:mod:`csc.driver`) combining what they return.
 
 - The steps work on spectra (kernels: the caller validates): :func:`dictionary_factors` and
   :func:`dictionary_iteration` (the dictionary step), :func:`coding_step`, and
   :func:`encode_signal` (the coding of ``encode``, one block of images).
 - The tasks work on a :class:`Chunk` and on the ``s x s`` windows of the filters (what travels
   to a worker): each is a step with the transforms between windows and spectra around it, and
-  none changes its inputs, so that a task can run again after a worker is lost.
+  none changes its inputs, so that a chunk lost with its worker is built again by replaying
+  them.
 
 The steps take NumPy or CuPy arrays, the tasks NumPy chunks (a Dask fit's). No dask import:
 everything here runs, and is tested, without a cluster.
@@ -34,14 +35,13 @@ from .images import prepare_signal
 from .linalg import capacitance_inverse
 from .outer_loop import sum_of_squares
 from .prox import data_split_update
-from .state import DictionaryState
+from .state import DictionaryState, LearningState, state_to_arrays
 
 __all__ = [
     "DictionaryFactors", "dictionary_factors", "dictionary_iteration", "coding_step",
     "filter_spectra", "encode_signal",
-    "Chunk", "new_chunk", "chunk_summary", "chunk_terms", "chunk_factors",
-    "chunk_dictionary_iteration", "chunk_coupling_statistics", "chunk_code_change", "code_chunk",
-    "reject_coding_step",
+    "Chunk", "new_chunk", "chunk_terms", "chunk_dictionary_iteration", "chunk_coupling_statistics",
+    "chunk_code_change", "code_chunk", "reject_coding_step", "chunk_state_arrays",
 ]
 
 
@@ -214,6 +214,8 @@ class Chunk:
     anchor_codes : ndarray of shape (m, n_filters, Hp, Wp) or None
         The codes before the last coding step (the coupling's anchor, and the codes restored when
         the step is rejected).
+    factors : DictionaryFactors or None
+        Of the chunk's codes, during a dictionary step (None outside one).
     """
 
     signal: object
@@ -222,22 +224,20 @@ class Chunk:
     coding: CodingState
     dictionary: DictionaryState
     anchor_codes: object = None
+    factors: object = None
 
 
 def new_chunk(images, mask, *, bounds, filter_size, channel_axis, n_filters):
-    """The chunk of ``images`` (the user's layout, image axis first) at the start of a fit."""
+    """The chunk of ``images`` (the user's layout, image axis first) at the start of a fit, and
+    its summary: shape, dtype and ``sum(signal ** 2)`` (float64) of its padded signal."""
     signal, weights, xp = prepare_signal(images, mask, filter_size=filter_size,
                                          channel_axis=channel_axis)
     n_images, n_channels = signal.shape[:2]
     coding = CodingState.zeros(n_images, n_channels, n_filters, signal.shape[-2:],
                                dtype=signal.dtype, xp=xp)
-    return Chunk(signal, weights, tuple(bounds), coding,
-                 DictionaryState(xp.zeros_like(signal), xp.zeros_like(signal), None))
-
-
-def chunk_summary(chunk):
-    """Shape, dtype and ``sum(signal ** 2)`` (float64) of a chunk's signal."""
-    return chunk.signal.shape, chunk.signal.dtype, sum_of_squares(chunk.signal)
+    chunk = Chunk(signal, weights, tuple(bounds), coding,
+                  DictionaryState(xp.zeros_like(signal), xp.zeros_like(signal), None))
+    return chunk, (signal.shape, signal.dtype, sum_of_squares(signal))
 
 
 def _window_spectra(window, grid):
@@ -253,40 +253,40 @@ def chunk_terms(chunk, filters_window, sparsity_weight):
     return data, l1, int(np.count_nonzero(codes)), codes.size
 
 
-def chunk_factors(chunk, *, shifts):
-    """:func:`dictionary_factors` of the chunk's codes (``shifts``: one per group)."""
-    return dictionary_factors(chunk.signal, chunk.weights, chunk.coding.codes, chunk.bounds,
-                              shifts, xp=np)
-
-
-def chunk_dictionary_iteration(chunk, dictionary, factors, filters_window, *, first, rho_data,
-                               rho_groups, relaxation):
+def chunk_dictionary_iteration(chunk, filters_window, *, first, rho_data, rho_groups,
+                               relaxation):
     """One inner iteration of the dictionary step on a chunk (:func:`dictionary_iteration`).
 
-    First the consensus correction ``U_g -= G`` of the previous iteration (unless ``first``:
-    :func:`code_chunk` applied the last one of the previous step), with ``G`` the filters of
-    ``filters_window``.
+    The first iteration of a step factors it for the chunk's codes (:func:`dictionary_factors`,
+    kept in the chunk for the others); the others first apply the consensus correction
+    ``U_g -= G`` of the previous iteration (:func:`code_chunk` applies the last one of a step),
+    with ``G`` the filters of ``filters_window``.
 
     Returns
     -------
-    dictionary : DictionaryState
-        The chunk's new data split and duals.
+    chunk : Chunk
+        With the new data split and duals and the step's factors.
     window : ndarray of the shape of ``filters_window``
         The ``s x s`` window of the chunk's ``rho_g``-weighted average of its groups' duals (its
         consensus term).
     """
     grid = chunk.signal.shape[-2:]
     filters_hat = _window_spectra(filters_window, grid)
-    duals = dictionary.filters_dual
+    factors = chunk.factors
+    if first:
+        factors = dictionary_factors(chunk.signal, chunk.weights, chunk.coding.codes,
+                                     chunk.bounds, [rho / rho_data for rho in rho_groups], xp=np)
+    duals = chunk.dictionary.filters_dual
     if duals is None:
         duals = np.zeros((len(chunk.bounds) - 1,) + filters_hat.shape, dtype=filters_hat.dtype)
     duals = duals - filters_hat if not first else duals.copy()  # a new array: inputs unchanged
     split, split_dual, average_hat = dictionary_iteration(
-        chunk.weights, factors, dictionary.split, dictionary.split_dual, duals, filters_hat,
-        bounds=chunk.bounds, rho_data=rho_data, rho_groups=rho_groups, relaxation=relaxation,
-        xp=np)
+        chunk.weights, factors, chunk.dictionary.split, chunk.dictionary.split_dual, duals,
+        filters_hat, bounds=chunk.bounds, rho_data=rho_data, rho_groups=rho_groups,
+        relaxation=relaxation, xp=np)
     window = crop_filters(spatial(average_hat, grid, xp=np), filters_window.shape[-1])
-    return DictionaryState(split, split_dual, None, duals), window
+    return replace(chunk, dictionary=DictionaryState(split, split_dual, None, duals),
+                   factors=factors), window
 
 
 def chunk_coupling_statistics(chunk, rule, updated_window):
@@ -304,7 +304,7 @@ def chunk_code_change(chunk, positions):
     return code_change_squares(chunk.coding.codes, chunk.anchor_codes, positions, xp=np)
 
 
-def code_chunk(chunk, dictionary, final_window, filters_window, *, units, options, filter_size):
+def code_chunk(chunk, final_window, filters_window, *, units, options, filter_size):
     """Finish the dictionary step, apply the coupling to the codes, run the coding step.
 
     ``final_window``: the filters after the dictionary step (their consensus correction), or
@@ -314,11 +314,12 @@ def code_chunk(chunk, dictionary, final_window, filters_window, *, units, option
     Returns
     -------
     chunk : Chunk
-        Its anchor is the codes before this step.
+        Its anchor is the codes before this step; no factors.
     (data, l1, nnz, size)
         Objective terms and non-zero count of the new codes.
     """
     grid = chunk.signal.shape[-2:]
+    dictionary = chunk.dictionary
     if final_window is not None:  # the last dual update of the dictionary step
         dictionary = replace(dictionary, filters_dual=dictionary.filters_dual
                              - _window_spectra(final_window, grid))
@@ -330,10 +331,19 @@ def code_chunk(chunk, dictionary, final_window, filters_window, *, units, option
     coding, (data, l1) = coding_step(chunk.signal, chunk.weights,
                                      _window_spectra(filters_window, grid), coding, options,
                                      filter_size=filter_size, xp=np)
-    new = replace(chunk, coding=coding, dictionary=dictionary, anchor_codes=codes)
+    new = replace(chunk, coding=coding, dictionary=dictionary, anchor_codes=codes, factors=None)
     return new, (data, l1, int(np.count_nonzero(coding.codes)), codes.size)
 
 
-def reject_coding_step(chunk):
-    """The chunk after a rejected coding step: its codes back to the anchor."""
-    return replace(chunk, coding=replace(chunk.coding, codes=chunk.anchor_codes))
+def reject_coding_step(chunk, filters_window, sparsity_weight):
+    """The chunk after a rejected coding step (its codes back to the anchor), and
+    :func:`chunk_terms` of those codes with the filters of ``filters_window``."""
+    new = replace(chunk, coding=replace(chunk.coding, codes=chunk.anchor_codes))
+    return new, chunk_terms(new, filters_window, sparsity_weight)
+
+
+def chunk_state_arrays(chunk, *, anchor):
+    """The checkpoint arrays of the chunk's share of the state (:func:`csc.state.state_to_arrays`;
+    with its anchor codes when ``anchor``)."""
+    share = LearningState(chunk.coding, chunk.dictionary, chunk.anchor_codes if anchor else None)
+    return state_to_arrays(share)[0]

@@ -27,7 +27,8 @@ from .fourier import spatial, spectra
 from .prox import project_filters
 from .state import DictionaryState
 
-__all__ = ["admm_dictionary_update", "image_groups", "group_bounds", "group_penalties"]
+__all__ = ["admm_dictionary_update", "image_groups", "even_parts", "group_bounds",
+           "group_penalties"]
 
 
 def admm_dictionary_update(
@@ -87,8 +88,17 @@ def image_groups(n_images, group_size):
     -------
     list of slice
     """
-    n_groups = -(-n_images // group_size)
-    bounds = [round(i * n_images / n_groups) for i in range(n_groups + 1)]
+    return even_parts(n_images, -(-n_images // group_size))
+
+
+def even_parts(n_items, n_parts):
+    """``n_parts`` contiguous slices of ``range(n_items)`` whose sizes differ by at most one.
+
+    Returns
+    -------
+    list of slice
+    """
+    bounds = [round(i * n_items / n_parts) for i in range(n_parts + 1)]
     return [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
 
 

@@ -1,52 +1,62 @@
-"""Dictionary learning and sparse coding on Dask: each chunk of images stays on one worker.
+"""Dictionary learning and sparse coding on Dask: each worker holds one chunk of images.
 
 :func:`learn_dictionary_distributed` runs the outer loop of
 :func:`csc.learn.alternating_minimization` on a ``distributed`` cluster, for
 :func:`csc.learn.learn_dictionary`, which sends a ``dask.array.Array`` here when a
-``distributed.Client`` is active. This module and :mod:`csc.driver` (the outer loop over the
-futures) are the orchestration only: the work on the images is the pure tasks of
-:mod:`csc.chunk` (built on the steps that the in-process fit runs on one chunk of every image),
-each computing on one thread (:func:`csc.backend.limit_threads`): the parallelism comes from the
-workers.
+``distributed.Client`` is active. This module and :mod:`csc.driver` (the outer loop) are the
+orchestration only: the work on the images is the pure tasks of :mod:`csc.chunk` (built on the
+steps that the in-process fit runs on one chunk of every image), each computing on one thread
+(:func:`csc.backend.limit_threads`, on the worker's one actor thread): the parallelism comes from
+the workers.
 
 The images are split into the groups of the consensus dictionary step
-(:func:`csc.dictionary.image_groups`, at most ``group_size`` images each), one group per chunk; a
-chunk's images, codes, ADMM splits and duals and its filter copy's dual live on one worker for
-the whole fit. The driver keeps the filters and the history. What travels, per outer iteration:
+(:func:`csc.dictionary.image_groups`, at most ``group_size`` images each), and the groups into
+one contiguous chunk per worker (as many chunks as workers, or as groups when there are fewer).
+A chunk's images, codes, ADMM splits and duals and its groups' filter duals live on its worker
+for the whole fit, in a Dask actor (:class:`_ChunkHolder`) created there (``workers=``): every
+round of the outer loop is one call per chunk, which applies a task of :mod:`csc.chunk` to the
+chunk and returns its small result. A call is not a task: the scheduler only forwards it (or
+nothing, for a client with ``direct_to_workers``), so what an outer iteration costs the
+scheduler grows with the number of workers, not with the number of groups, and is a fraction of
+what a task costs (``benchmarks/results/scale_out.md``). The driver keeps the filters and the
+history. What travels, per outer iteration:
 
 - to the workers: the filters' ``s x s`` windows, once per inner iteration of the dictionary step
   and once for the coding step (and the coupling's flagged units or positions);
 - back: per inner iteration of the dictionary step, each chunk's consensus term (the ``s x s``
-  window of its ``rho_g``-weighted filter copy plus dual); per outer iteration a few numbers per
-  chunk (objective terms, non-zero count), and for ``optimizer='cogd'`` the coupling's sums over
-  images (per-filter ``l1`` masses, or for the reference rule the image-summed codes).
+  window of its groups' ``rho_g``-weighted filter copies plus duals, summed on the worker); per
+  outer iteration a few numbers per chunk (objective terms, non-zero count), and for
+  ``optimizer='cogd'`` the coupling's sums over images (per-filter ``l1`` masses, or for the
+  reference rule the image-summed codes).
 
 The arithmetic is that of the in-process fit, chunk by chunk, so a distributed fit equals the
 in-process fit of the same images up to the order of floating-point sums (tested: filters within
 1e-6 relative in float64, the same objective history), whatever the chunking of the array or the
 number of workers.
 
-A lost worker loses nothing: every task is a pure function of its chunk's previous state and of
-small constants the driver submits as tasks of their own, so the scheduler recomputes a lost
-chunk from its lineage (from the start of the fit, or from the resumed checkpoint) and the fit
-ends with the same result.
+A lost worker loses nothing: every round is a pure function of a chunk's previous state and of
+what the driver sends, which the driver logs; a chunk whose worker is lost is built again on a
+live worker from its images (recomputed by Dask from the array's graph) and the log replayed
+(from the start of the fit, or from the resumed checkpoint), so the fit ends with the same
+result. The codes returned after the fit live on the workers; lost with a worker then, they are
+refused with a clear error when computed (not recomputed wrong).
 
 :func:`encode_distributed` codes a ``dask.array.Array`` block by block (lazily, a dask array).
 """
 
-import operator
 import uuid
 
 import numpy as np
 
 from .backend import float_dtype, limit_threads
-from .chunk import chunk_summary, encode_signal, new_chunk
-from .dictionary import group_bounds, image_groups
+from .chunk import encode_signal, new_chunk
+from .dictionary import even_parts, group_bounds, image_groups
 from .driver import Driver
 from .fourier import crop_filters
 from .images import prepare_signal
 from .outer_loop import fingerprint, initial_dictionary, iteration_hook, progress_bar
-from .state import LearnedDictionary, load_state, save_state
+from .persistence import save_checkpoint
+from .state import LearnedDictionary, load_state
 
 __all__ = ["active_client", "check_image_axis", "learn_dictionary_distributed",
            "codes_as_dask_array", "encode_distributed"]
@@ -84,40 +94,142 @@ def codes_as_dask_array(codes, groups):
     return da.from_array(codes, chunks=(sizes,) + tuple((n,) for n in codes.shape[1:]))
 
 
-def _one_thread(function, *args, **kwargs):
-    with limit_threads(1):
-        return function(*args, **kwargs)
+class _ChunkHolder:
+    """One chunk's state on its worker, a Dask actor: every round of the driver applies a pure
+    task of :mod:`csc.chunk` to it, on the worker's one actor thread (and one FFT thread), and
+    only the task's small result travels back."""
+
+    summary = None  # new_chunk's (an actor's attributes are those of its class)
+
+    def __init__(self, images, mask, **kwargs):
+        with limit_threads(1):
+            self.chunk, self.summary = new_chunk(images, mask, **kwargs)
+        self.steps = 0
+
+    def apply(self, function, args, kwargs):
+        """``function(chunk, *args, **kwargs) -> (chunk, small)``: the chunk's next state."""
+        with limit_threads(1):
+            self.chunk, small = function(self.chunk, *args, **kwargs)
+        self.steps += 1
+        return small
+
+    def read(self, function, args, kwargs):
+        """``function(chunk, *args, **kwargs)``, which changes nothing."""
+        with limit_threads(1):
+            return function(self.chunk, *args, **kwargs)
+
+    def codes(self, steps):
+        """The chunk's codes, when it has taken all ``steps`` of the fit (not when its worker was
+        lost after the fit and it was recomputed from the start)."""
+        if steps != self.steps:
+            raise ValueError("the codes of a distributed fit were lost with their worker after "
+                             "the fit; fit again (the filters are not affected)")
+        return self.chunk.coding.codes
+
+
+def _lost(error):
+    """Whether an actor call failed because its worker is gone (not in the task itself)."""
+    return isinstance(error, OSError) or "Actor was lost" in str(error)
 
 
 class _Cluster:
-    """The driver's view of the chunks' futures, with the few collective operations needed."""
+    """The driver's view of the chunks: one :class:`_ChunkHolder` actor per worker, one call per
+    chunk and round (no task: the scheduler only forwards the call), and the rounds' log, which
+    rebuilds a lost worker's chunk on another worker.
 
-    def __init__(self, client):
+    Parameters
+    ----------
+    client : distributed.Client
+    workers : list of str
+        Chunk ``c``'s worker address at ``workers[c]``.
+    sources : list of (dask.array.Array, dask.array.Array or None, dict)
+        Each chunk's images and mask (lazy: computed on its worker) and the other arguments of
+        :func:`csc.chunk.new_chunk`.
+    """
+
+    def __init__(self, client, workers, sources):
         self.client = client
+        self.sources = sources
+        self.workers = list(workers)
+        self.log = []  # the rounds that changed the chunks, replayed on a rebuilt chunk
+        # each chunk's actor future (which keeps it alive, and the codes' tasks depend on it)
+        self.futures = [self._holder(c, worker) for c, worker in enumerate(workers)]
+        self.holders = [future.result() for future in self.futures]
 
-    def submit(self, function, *args, **kwargs):
-        """``function(*args, **kwargs)`` as a task computing on one thread."""
-        name = getattr(function, "__name__", type(function).__name__)
-        return self.client.submit(_one_thread, function, *args, key=f"{name}-{uuid.uuid4().hex}",
-                                  **kwargs)
+    def _holder(self, c, worker):
+        images, mask, kwargs = self.sources[c]
+        where = {"workers": [worker], "allow_other_workers": True}
+        blocks = [None if array is None else self.client.compute(array, **where)
+                  for array in (images, mask)]
+        return self.client.submit(_ChunkHolder, *blocks, **kwargs, actor=True,
+                                  key=f"chunk-{c}-{uuid.uuid4().hex}", **where)
 
-    def constant(self, value):
-        """A small array as a task of its own: recomputable after a worker is lost."""
-        return self.submit(_constant, value)
+    def summaries(self):
+        return [holder.summary for holder in self.holders]
 
-    def map(self, function, *iterables, **kwargs):
-        return [self.submit(function, *args, **kwargs) for args in zip(*iterables, strict=True)]
+    def round(self, function, *args, each=None, **kwargs):
+        """``function(chunk, *args, **kwargs, **each[c]) -> (chunk, small)`` on every chunk:
+        the small results."""
+        each = [{}] * len(self.holders) if each is None else each
+        self.log.append((function, args, kwargs, each))
+        return self._call("apply", function, args, kwargs, each)
 
-    def split(self, futures):
-        """``[(big, small)]`` futures -> (futures of the big parts, gathered small parts)."""
-        big = [self.submit(operator.getitem, future, 0) for future in futures]
-        small = self.client.gather([self.submit(operator.getitem, future, 1)
-                                    for future in futures])
-        return big, small
+    def read(self, function, *args, **kwargs):
+        """``function(chunk, *args, **kwargs)`` of every chunk (it changes nothing)."""
+        return self._call("read", function, args, kwargs, [{}] * len(self.holders))
+
+    def _call(self, method, function, args, kwargs, each):
+        calls = [self._try(lambda c=c: getattr(self.holders[c], method)(
+            function, args, {**kwargs, **each[c]})) for c in range(len(self.holders))]
+        results = []
+        for c, call in enumerate(calls):
+            result = self._try(call.result) if not isinstance(call, Exception) else call
+            if isinstance(result, Exception):
+                result = self._rebuild(c, method, function, args, {**kwargs, **each[c]})
+            results.append(result)
+        return results
+
+    @staticmethod
+    def _try(call):
+        try:
+            return call()
+        except (OSError, RuntimeError) as error:
+            if not _lost(error):
+                raise
+            return error
+
+    def _rebuild(self, c, method, function, args, kwargs):
+        """Chunk ``c`` again, on a live worker, from its images and the log; then the call."""
+        while True:
+            live = sorted(self.client.scheduler_info()["workers"])
+            load = {worker: sum(other == worker for other in self.workers) for worker in live}
+            self.workers[c] = min(live, key=load.get)
+            future = self._holder(c, self.workers[c])
+            try:
+                holder = future.result()
+                for step, step_args, step_kwargs, each in self.log:
+                    small = holder.apply(step, step_args, {**step_kwargs, **each[c]}).result()
+                if method == "read":
+                    small = holder.read(function, args, kwargs).result()
+            except (OSError, RuntimeError) as error:
+                if not _lost(error):
+                    raise
+                continue  # that worker was lost too
+            self.futures[c], self.holders[c] = future, holder
+            return small
+
+    def codes(self):
+        """Futures of every chunk's codes (each on its worker), at the end of the fit: tasks
+        on the chunks' actors, which they keep alive until they have run."""
+        return [self.client.submit(_codes_of, future, len(self.log),
+                                   key=f"codes-{c}-{uuid.uuid4().hex}", workers=[worker],
+                                   allow_other_workers=True)
+                for c, (future, worker) in enumerate(zip(self.futures, self.workers,
+                                                         strict=True))]
 
 
-def _constant(value):
-    return value
+def _codes_of(holder, steps):
+    return holder.codes(steps).result()
 
 
 def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter_size, options,
@@ -133,7 +245,7 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
         As in :func:`csc.learn.learn_dictionary`, with the image axis
         (:func:`check_image_axis`).
     client : distributed.Client
-        Whose workers hold the chunks.
+        Whose workers hold the chunks (one each).
     Other parameters
         As in :func:`csc.learn.learn_dictionary` (validated there). A callback receives a
         :class:`csc.state.LearningState` whose ``coding`` is None and whose ``dictionary`` holds
@@ -147,31 +259,28 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
     import dask
     import dask.array as da
 
-    cluster = _Cluster(client)
     n_images = images.shape[0]
     groups = image_groups(n_images, options.images_per_group or n_images)
-    chunk_groups = [[group] for group in groups]  # one group per chunk
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
         raise ValueError("the Dask client has no workers")
+    chunk_groups = [groups[part] for part in even_parts(len(groups),
+                                                        min(len(groups), len(workers)))]
     spans = [slice(part[0].start, part[-1].stop) for part in chunk_groups]
-    blocks = client.compute([images[span] for span in spans])
-    mask_blocks = ([None] * len(spans) if mask is None else
-                   client.compute([da.asarray(mask)[span] for span in spans]))
-    futures = [cluster.submit(new_chunk, block, mask_block, bounds=group_bounds(part),
-                              filter_size=filter_size, channel_axis=channel_axis,
-                              n_filters=n_filters, workers=[workers[c % len(workers)]],
-                              allow_other_workers=True)
-               for c, (block, mask_block, part) in enumerate(zip(blocks, mask_blocks,
-                                                                  chunk_groups, strict=True))]
-    summaries = client.gather(cluster.map(chunk_summary, futures))
+    mask = None if mask is None else da.asarray(mask)
+    cluster = _Cluster(client, workers[:len(chunk_groups)], [
+        (images[span], None if mask is None else mask[span],
+         dict(bounds=group_bounds(part), filter_size=filter_size, channel_axis=channel_axis,
+              n_filters=n_filters))
+        for span, part in zip(spans, chunk_groups, strict=True)])
+    summaries = cluster.summaries()
     shape = (n_images,) + summaries[0][0][1:]
     dtype = summaries[0][1]
     options.check_precision(dtype)
     n_channels, grid = shape[1], shape[2:]
     key = fingerprint(shape, dtype, sum(s[2] for s in summaries), n_filters, filter_size,
                       options, channel_axis, random_state) if checkpoint else None
-    driver = Driver(cluster, futures, chunk_groups, options, filter_size, grid, dtype)
+    driver = Driver(cluster, chunk_groups, options, filter_size, grid, dtype)
     state = load_state(checkpoint, fingerprint=key, xp=np) if checkpoint else None
     if state is None:
         initial = initial_dictionary(n_filters, filter_size, n_channels,
@@ -182,7 +291,8 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
     bar = progress_bar(options, driver.iteration) if progress else None
 
     def save(_):
-        save_state(checkpoint, driver.gather_state(), fingerprint=key)
+        arrays, meta = driver.checkpoint_arrays()
+        save_checkpoint(checkpoint, arrays, fingerprint=key, meta=meta)
 
     after_iteration = iteration_hook(bar=bar, save=save if checkpoint else None,
                                      callback=callback)
@@ -194,9 +304,10 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
     filters = crop_filters(driver.filters, filter_size)
     code_shape = (n_filters,) + tuple(grid)
     codes = da.concatenate([
-        da.from_delayed(dask.delayed(cluster.submit(operator.attrgetter("coding.codes"), future)),
-                        shape=(span.stop - span.start,) + code_shape, dtype=dtype)
-        for future, span in zip(driver.chunks, spans, strict=True)])
+        da.from_delayed(dask.delayed(future), shape=(span.stop - span.start,) + code_shape,
+                        dtype=dtype)
+        for future, span in zip(cluster.codes(), spans, strict=True)])
+    codes = codes.rechunk({0: tuple(group.stop - group.start for group in groups)})
     return LearnedDictionary(filters[:, 0] if channel_axis is None else filters, codes,
                              driver.iteration, driver.history, n_channels)
 

@@ -1,14 +1,13 @@
-"""The driver of a Dask fit: the outer loop over the futures of the chunks of images.
+"""The driver of a Dask fit: the outer loop over the chunks of images held by the workers.
 
 :class:`Driver` runs the loop of :func:`csc.learn.alternating_minimization` with the tasks of
-:mod:`csc.chunk` on the chunks' futures, through the cluster view of :mod:`csc.distributed`
+:mod:`csc.chunk` applied to the chunks, through the cluster view of :mod:`csc.distributed`
 (which builds the chunks and returns the result): the filters and the history stay here; the
 dictionary step's consensus average and projection, the coupling rule on the chunks' sums and
 the acceptance rule run here between the rounds of tasks. No dask import: every cluster call
 goes through the view.
 """
 
-import operator
 import time
 from dataclasses import replace
 from itertools import accumulate
@@ -19,7 +18,7 @@ from .chunk import (
     chunk_code_change,
     chunk_coupling_statistics,
     chunk_dictionary_iteration,
-    chunk_factors,
+    chunk_state_arrays,
     chunk_terms,
     code_chunk,
     reject_coding_step,
@@ -30,21 +29,30 @@ from .dictionary import group_penalties
 from .fourier import crop_filters, pad_filters
 from .outer_loop import accept_iteration
 from .prox import filter_support_mask, project_filters
-from .state import HISTORY_KEYS, DictionaryState, LearningState, record
+from .state import (
+    HISTORY_KEYS,
+    DictionaryState,
+    LearningState,
+    join_arrays,
+    record,
+    state_to_arrays,
+)
 
 __all__ = ["Driver"]
 
 
 class Driver:
-    """The outer loop of :func:`csc.learn.alternating_minimization` over the chunks' futures.
+    """The outer loop of :func:`csc.learn.alternating_minimization` over the workers' chunks.
+
+    Every round of the loop applies one task of :mod:`csc.chunk` to every chunk (one per worker)
+    and brings back its small result (the cluster view's ``round``; ``read`` for the tasks that
+    change nothing), so that what an outer iteration costs the scheduler grows with the number
+    of workers, not with the number of image groups.
 
     Parameters
     ----------
     cluster : object
-        The cluster view of :mod:`csc.distributed` (``submit``, ``map``, ``constant``,
-        ``split`` and its ``client``).
-    chunks : list of futures of csc.chunk.Chunk
-        The chunks at the start of the fit, in image order.
+        The cluster view of :mod:`csc.distributed` (``round``, ``read``).
     chunk_groups : list of lists of slice
         Each chunk's image groups (:func:`csc.dictionary.image_groups` of all images).
     options : LearningOptions
@@ -62,10 +70,8 @@ class Driver:
         As in :class:`csc.state.LearningState`.
     """
 
-    def __init__(self, cluster, chunks, chunk_groups, options, filter_size, grid, dtype):
+    def __init__(self, cluster, chunk_groups, options, filter_size, grid, dtype):
         self.cluster = cluster
-        self.chunks = chunks
-        self.dictionaries = None
         self.chunk_groups = chunk_groups
         starts = list(accumulate((len(part) for part in chunk_groups[:-1]), initial=0))
         # each chunk's groups among all groups, and their filter penalties rho_g
@@ -92,7 +98,6 @@ class Driver:
     def start(self, initial_filters):
         self.filters = project_filters(pad_filters(initial_filters, self.grid, xp=np),
                                        self.support, xp=np)
-        self.dictionaries = self.cluster.map(operator.attrgetter("dictionary"), self.chunks)
         terms = self._terms(self.filters)
         record(self.history, terms[:2], terms[2], seconds=0.0, accepted=True, n_backtracked=0,
                step_seconds=(0.0, 0.0, 0.0))
@@ -100,14 +105,11 @@ class Driver:
 
     def _terms(self, filters):
         """Summed ``(data, l1, nnz fraction)`` of every chunk's codes with ``filters``."""
-        window = self.cluster.constant(self.window(filters))
-        parts = self.cluster.client.gather(self.cluster.map(
-            chunk_terms, self.chunks, [window] * len(self.chunks),
-            sparsity_weight=self.options.sparsity_weight))
-        return _add_terms(parts)
+        return _add_terms(self.cluster.read(chunk_terms, self.window(filters),
+                                            self.options.sparsity_weight))
 
     def run(self, callback, bar):
-        options = self.options
+        options, cluster = self.options, self.cluster
         start = time.perf_counter() - self.history["seconds"][-1]
         while self.iteration < options.max_iter:
             self.iteration += 1
@@ -121,20 +123,15 @@ class Driver:
             if options.optimizer == "cogd" and self.has_anchor:
                 coded_filters, units, n_backtracked = self._couple(filters, updated)
             coupling_seconds, clock = time.perf_counter() - clock, time.perf_counter()
-            window = self.cluster.constant(self.window(coded_filters))
-            results = self.cluster.map(
-                code_chunk, self.chunks, self.dictionaries,
-                [final_window] * len(self.chunks), [window] * len(self.chunks), units=units,
-                options=options, filter_size=self.filter_size)
-            self.chunks, parts = self.cluster.split(results)
-            self.dictionaries = self.cluster.map(operator.attrgetter("dictionary"), self.chunks)
+            data, l1, nnz = _add_terms(cluster.round(
+                code_chunk, final_window, self.window(coded_filters), units=units,
+                options=options, filter_size=self.filter_size))
             self.has_anchor = True
             coding_seconds = time.perf_counter() - clock
-            data, l1, nnz = _add_terms(parts)
 
             def reject_codes(updated=updated):
-                self.chunks = self.cluster.map(reject_coding_step, self.chunks)
-                return self._terms(updated)[:2]
+                return _add_terms(cluster.round(reject_coding_step, self.window(updated),
+                                                options.sparsity_weight))[:2]
 
             accepted, kept, terms = accept_iteration((data, l1), self.best_objective,
                                                      self.history, reject_codes)
@@ -154,34 +151,24 @@ class Driver:
     def _dictionary_step(self, filters):
         """Consensus ADMM over the chunks; returns the new filters and the last ``G`` window."""
         options, cluster = self.options, self.cluster
-        rho_data = options.dictionary_penalty[0]
-        factors = [cluster.submit(chunk_factors, chunk, shifts=[rho / rho_data for rho in rhos])
-                   for chunk, rhos in zip(self.chunks, self.rho_groups, strict=True)]
         # Python floats: a NumPy float64 weight would promote float32 windows to float64
         chunk_rho = [sum(rhos) for rhos in self.rho_groups]
         weights = [rho / sum(chunk_rho) for rho in chunk_rho]
         G = filters
-        dictionaries = self.dictionaries
         for t in range(options.dictionary_iter):
-            window = cluster.constant(self.window(G))
-            results = [cluster.submit(chunk_dictionary_iteration, chunk, dictionary, factor,
-                                      window, first=t == 0, rho_data=rho_data, rho_groups=rhos,
-                                      relaxation=options.relaxation)
-                       for chunk, dictionary, factor, rhos in zip(
-                           self.chunks, dictionaries, factors, self.rho_groups, strict=True)]
-            dictionaries, windows = cluster.split(results)
+            windows = cluster.round(
+                chunk_dictionary_iteration, self.window(G), first=t == 0,
+                rho_data=options.dictionary_penalty[0], relaxation=options.relaxation,
+                each=[{"rho_groups": rhos} for rhos in self.rho_groups])
             average = sum(w * term for w, term in zip(weights, windows, strict=True))
             G = project_filters(pad_filters(average, self.grid, xp=np), self.support, xp=np)
-        self.dictionaries = dictionaries
-        return G, cluster.constant(self.window(G))
+        return G, self.window(G)
 
     def _couple(self, filters, updated):
         """The CoGD rule on the chunks' sums; returns (filters, code units or None, count)."""
         options, cluster = self.options, self.cluster
-        window = cluster.constant(self.window(updated))
-        statistics = cluster.client.gather(cluster.map(
-            chunk_coupling_statistics, self.chunks, [options.coupling] * len(self.chunks),
-            [window] * len(self.chunks)))
+        statistics = cluster.read(chunk_coupling_statistics, options.coupling,
+                                  self.window(updated))
         if options.coupling == "filter":
             units = filter_units(sum(statistics), filters, updated,
                                  quantiles=options.coupling_quantiles, xp=np)
@@ -193,8 +180,7 @@ class Driver:
                                         max_iter=options.max_iter, xp=np)
         if positions is None:
             return project_filters(updated, self.support, xp=np), None, 0
-        change = sum(cluster.client.gather(cluster.map(
-            chunk_code_change, self.chunks, [positions] * len(self.chunks))))
+        change = sum(cluster.read(chunk_code_change, positions))
         coupled, n_changed = reference_update(filters, updated, residual_sum, positions, change,
                                               xp=np)
         return project_filters(coupled, self.support, xp=np), None, n_changed
@@ -204,30 +190,21 @@ class Driver:
                              self.iteration, self.best_objective, self.history)
 
     # -- checkpoints: the in-process fit's state and file format --------------------------------
-    def gather_state(self):
-        """The whole :class:`csc.state.LearningState` (brought to the driver)."""
-        chunks = self.cluster.client.gather(self.chunks)
-        dictionaries = self.cluster.client.gather(self.dictionaries)
-
-        def joined(values):
-            return None if values[0] is None else np.concatenate(values)
-
-        coding = CodingState(*(joined([getattr(c.coding, name) for c in chunks])
-                               for name in ("split", "split_dual", "codes", "codes_dual")))
-        dictionary = DictionaryState(joined([d.split for d in dictionaries]),
-                                     joined([d.split_dual for d in dictionaries]), self.filters,
-                                     joined([d.filters_dual for d in dictionaries]))
-        return LearningState(coding, dictionary, joined([c.anchor_codes for c in chunks]),
-                             self.iteration, self.best_objective, self.history)
+    def checkpoint_arrays(self):
+        """The arrays and metadata of the whole state's checkpoint (each chunk's share made
+        compact on its worker, :func:`csc.chunk.chunk_state_arrays`, then joined here)."""
+        arrays, meta = state_to_arrays(self.callback_state())
+        arrays.update(join_arrays(self.cluster.read(chunk_state_arrays,
+                                                    anchor=self.options.optimizer == "cogd")))
+        return arrays, meta
 
     def resume(self, state):
         """Continue from a checkpoint's state: each chunk's share goes to its worker."""
         duals = state.dictionary.filters_dual
         if duals is not None and duals.shape[0] != self.group_indices[-1].stop:
             duals = None  # written with other groups: the copies' duals restart
-        loaded, self.chunks, self.dictionaries = self.chunks, [], []
-        for chunk, part, groups in zip(loaded, self.chunk_groups, self.group_indices,
-                                       strict=True):
+        shares = []
+        for part, groups in zip(self.chunk_groups, self.group_indices, strict=True):
             span = slice(part[0].start, part[-1].stop)
 
             def share(value, span=span):
@@ -238,13 +215,18 @@ class Driver:
             dictionary = DictionaryState(share(state.dictionary.split),
                                          share(state.dictionary.split_dual), None,
                                          None if duals is None else duals[groups])
-            self.chunks.append(self.cluster.submit(replace, chunk, coding=coding,
-                                                   anchor_codes=share(state.anchor_codes)))
-            self.dictionaries.append(self.cluster.constant(dictionary))
+            shares.append({"coding": coding, "dictionary": dictionary,
+                           "anchor_codes": share(state.anchor_codes)})
+        self.cluster.round(_resumed, each=shares)
         self.filters = state.dictionary.filters
         self.iteration, self.best_objective = state.iteration, state.best_objective
         self.history = state.history
         self.has_anchor = state.anchor_codes is not None
+
+
+def _resumed(chunk, **share):
+    """A chunk with its share of a checkpoint's state."""
+    return replace(chunk, **share), None
 
 
 def _add_terms(parts):

@@ -1,6 +1,7 @@
 """The :class:`ConvolutionalDictionary` estimator (scikit-learn conventions).
 
-``__init__`` stores its arguments, ``fit`` runs :func:`csc.learn.learn_dictionary`, ``encode`` /
+``__init__`` stores its arguments, ``fit`` runs :func:`csc.learn.learn_dictionary`, ``partial_fit``
+:func:`csc.online.learn_dictionary_online` on one mini-batch, ``encode`` /
 ``decode`` / ``objective`` apply the learned filters, ``save`` / ``load`` use the dictionary file
 format of :mod:`csc.persistence`.
 """
@@ -13,6 +14,7 @@ from .coding import objective_terms
 from .fourier import crop_signal, spatial, spectra, synthesize
 from .images import ImageLayout, as_array, prepare_signal
 from .learn import learn_dictionary
+from .online import learn_dictionary_online, read_online_checkpoint
 from .options import LEARNING_COPIES, LearningOptions
 from .persistence import read_dictionary_file, save_dictionary
 from .validation import check_int
@@ -46,7 +48,8 @@ class ConvolutionalDictionary:
     coding_iter, dictionary_iter : int, default 10
         Inner ADMM iterations per coding and per dictionary step.
     encode_iter : int, default 100
-        ADMM iterations of :meth:`encode`.
+        ADMM iterations of :meth:`encode`, and the coding iterations of each mini-batch of
+        :meth:`partial_fit`.
     coding_penalty : (float, float) or None, default None
         ADMM penalties ``(rho_data, rho_sparse)`` of the coding step; None means
         ``(1, 3 * sparsity_weight)``, the best of a sweep on the fruit protocol (lambda 1) and on
@@ -77,14 +80,21 @@ class ConvolutionalDictionary:
         Fraction of the way back to the anchor for flagged filters.
     non_negative : bool, default False
         Constrain codes to be non-negative.
+    coding_solver : {'admm', 'fista'}, default 'admm'
+        Coding of each mini-batch of :meth:`partial_fit` (:func:`csc.coding.admm_sparse_code`
+        with ``coding_penalty``, or :func:`csc.fista.fista_sparse_code`).
+    forgetting_exponent : float, default 10.0
+        ``p`` of :meth:`partial_fit`: mini-batch ``tau`` weighs ``(tau / t)^p`` in the
+        statistics after ``t`` mini-batches (:mod:`csc.online`); 0 weighs all alike.
     channel_axis : int or None, default None
         Axis of colour channels in the images (None: gray).
     initial_filters : ndarray of shape (n_filters, s, s) or (n_filters, n_channels, s, s), optional
         Starting dictionary; random normal (projected) when None.
     random_state : int, numpy Generator or None
     checkpoint : str or None
-        Path of an ``.npz`` checkpoint written atomically after every outer iteration; ``fit``
-        resumes from it when it exists and matches the problem.
+        Path of an ``.npz`` checkpoint written atomically after every outer iteration of ``fit``
+        (every call of ``partial_fit``); ``fit`` resumes from it when it exists and matches the
+        problem, the first ``partial_fit`` when it matches the parameters.
     progress : bool, default False
         Show a progress bar (tqdm) over outer iterations.
     callback : callable(csc.state.LearningState) -> bool, optional
@@ -94,15 +104,19 @@ class ConvolutionalDictionary:
     ----------
     filters_ : ndarray of shape (n_filters, s, s) or (n_filters, n_channels, s, s)
     n_iter_ : int
+        Outer iterations of ``fit``, or mini-batches of ``partial_fit``.
     history_ : dict of lists
-        Per outer iteration (index 0 is the initial point): ``objective``, ``data_term``,
+        Of ``partial_fit``: one row per mini-batch (:class:`csc.online.OnlineState`). Of ``fit``:
+        per outer iteration (index 0 is the initial point): ``objective``, ``data_term``,
         ``nnz`` (fraction of non-zero code entries), ``seconds`` (cumulative wall time),
         ``accepted`` and ``backtracked`` (units or entries changed by the coupling), and the wall
         time of each outer iteration's steps, ``dictionary_seconds``, ``coupling_seconds`` and
         ``coding_seconds``.
     codes_ : ndarray of shape (n_images, n_filters, H + s - 1, W + s - 1)
         Codes of the training images at the end of ``fit``, in the images' array type (NumPy,
-        CuPy, or a ``dask.array.Array`` for dask images).
+        CuPy, or a ``dask.array.Array`` for dask images); ``fit`` only.
+    online_state_ : csc.online.OnlineState
+        What ``partial_fit`` carries to the next mini-batch (``fit`` removes it).
 
     Examples
     --------
@@ -118,7 +132,8 @@ class ConvolutionalDictionary:
                  max_iter=20, coding_iter=10, dictionary_iter=10, encode_iter=100,
                  coding_penalty=None, dictionary_penalty=(1.0, 30.0), relaxation=1.8,
                  dictionary_solver="auto", group_size=None, coupling="reference", coupling_quantiles=(0.5, 0.5),
-                 backtrack_rate=1.0, non_negative=False, channel_axis=None, initial_filters=None,
+                 backtrack_rate=1.0, non_negative=False, coding_solver="admm",
+                 forgetting_exponent=10.0, channel_axis=None, initial_filters=None,
                  random_state=None, checkpoint=None, progress=False, callback=None):
         self.n_filters = n_filters
         self.filter_size = filter_size
@@ -137,6 +152,8 @@ class ConvolutionalDictionary:
         self.coupling_quantiles = coupling_quantiles
         self.backtrack_rate = backtrack_rate
         self.non_negative = non_negative
+        self.coding_solver = coding_solver
+        self.forgetting_exponent = forgetting_exponent
         self.channel_axis = channel_axis
         self.initial_filters = initial_filters
         self.random_state = random_state
@@ -189,7 +206,83 @@ class ConvolutionalDictionary:
         self.n_iter_ = result.n_iter
         self.history_ = result.history
         self.n_channels_ = result.n_channels
+        self.__dict__.pop("online_state_", None)
         return self
+
+    def partial_fit(self, images, mask=None):
+        """Update the filters with one mini-batch of images (online dictionary learning).
+
+        Each call codes the batch with the current filters (``coding_solver``, ``encode_iter``
+        iterations), folds it into the statistics of the surrogate function and minimises it
+        (``dictionary_iter`` FISTA iterations), as :mod:`csc.online` describes; memory does not
+        grow with the number of batches. The first call starts from ``filters_`` when the
+        estimator has them (fitted or loaded), otherwise from ``initial_filters`` or a random
+        draw, or resumes ``checkpoint``; ``fit`` starts afresh.
+
+        Parameters
+        ----------
+        images : ndarray of shape (n_images, H, W), (H, W), or with a channel axis
+            NumPy or CuPy (not dask), as in :meth:`fit`, in the dtype of the first batch; the
+            image size may change from batch to batch.
+        mask : ndarray of the shape of ``images`` (or without the channel axis), or None
+            Weights in [0, 1]: 1 (True) where a pixel is observed, 0 where it is missing.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Invalid images, mask or parameters (``optimizer='cogd'`` needs
+            ``coupling='filter'``), or a batch whose channels or dtype differ from the first,
+            naming the argument.
+        """
+        if is_dask_array(images):
+            raise TypeError("`images` of partial_fit must be a NumPy or CuPy array (one "
+                            "mini-batch), got a dask array")
+        state = getattr(self, "online_state_", None)
+        initial = self.initial_filters
+        if state is None and hasattr(self, "filters_"):
+            initial = to_numpy(self.filters_)
+        self._set_online_state(learn_dictionary_online(
+            images, mask, state=state, initial_filters=initial, checkpoint=self.checkpoint,
+            **self._online_arguments()))
+        return self
+
+    def resume_partial_fit(self):
+        """Load the state that :meth:`partial_fit` wrote to ``checkpoint`` with these parameters
+        (nothing when there is no such file), so that a stream of mini-batches goes on where it
+        stopped: ``online_state_.n_images`` images in.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Invalid parameters, or a checkpoint that is damaged or belongs to other parameters.
+        """
+        state = read_online_checkpoint(self.checkpoint, **self._online_arguments()) \
+            if self.checkpoint is not None else None
+        if state is not None:
+            self._set_online_state(state)
+        return self
+
+    def _online_arguments(self):
+        return dict(n_filters=self.n_filters, filter_size=self.filter_size,
+                    options=self._options(), coding_solver=self.coding_solver,
+                    coding_iter=self.encode_iter, forgetting_exponent=self.forgetting_exponent,
+                    channel_axis=self.channel_axis, random_state=self.random_state)
+
+    def _set_online_state(self, state):
+        self.online_state_ = state
+        self.filters_ = state.filters[:, 0] if self.channel_axis is None else state.filters
+        self.n_iter_ = state.n_batches
+        self.history_ = state.history
+        self.n_channels_ = state.filters.shape[1]
+        self.__dict__.pop("codes_", None)
 
     def fit_transform(self, images, mask=None):
         """Fit, then return the training codes ``codes_``."""

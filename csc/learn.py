@@ -220,7 +220,7 @@ def alternating_minimization(signal, weights, initial_filters, options, *, state
             )
             state.dictionary.filters = coupled_filters
             state.coding.codes = coupled_codes
-        state.anchor_codes = codes
+        state.anchor_codes = codes if options.optimizer == "cogd" else None  # the rule's anchor
         coupling_seconds, clock = time.perf_counter() - clock, time.perf_counter()
         state.coding, terms = coding_step(signal, weights, spectra(state.dictionary.filters, xp=xp),
                                           state.coding, options, filter_size=filter_size, xp=xp)

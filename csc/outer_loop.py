@@ -116,11 +116,13 @@ def iteration_hook(*, bar, save, callback):
 
 
 def fingerprint(signal_shape, dtype, sum_of_squares, n_filters, filter_size, options,
-                channel_axis, random_state):
+                channel_axis, random_state, *, online=None):
     """Text identifying the problem and the parameters a checkpoint may resume.
 
     ``sum_of_squares`` of the padded signal (float64) enters rounded to 8 significant digits, so
-    that a sum taken group by group (a distributed fit) gives the fingerprint of the whole.
+    that a sum taken group by group (a distributed fit) gives the fingerprint of the whole; None
+    for online learning, whose data stream is not part of its problem (``online``: its
+    settings).
     """
     params = {name: value for name, value in dataclasses.asdict(options).items()
               if name != "max_iter"}  # a fit may be resumed with more iterations
@@ -128,9 +130,11 @@ def fingerprint(signal_shape, dtype, sum_of_squares, n_filters, filter_size, opt
         del params["group_size"]
     params.update(n_filters=n_filters, filter_size=filter_size, channel_axis=channel_axis,
                   random_state=repr(random_state))
+    if online is not None:
+        params.update(online=online)
+    checksum = None if sum_of_squares is None else float(f"{sum_of_squares:.8g}")
     return json.dumps({"params": params, "shape": list(signal_shape), "dtype": str(dtype),
-                       "checksum": float(f"{sum_of_squares:.8g}")},
-                      sort_keys=True, default=str)
+                       "checksum": checksum}, sort_keys=True, default=str)
 
 
 def sum_of_squares(signal):

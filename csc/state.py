@@ -5,18 +5,22 @@ warm-start state of the dictionary step (:class:`DictionaryState`, beside
 :class:`csc.coding.CodingState` of the coding step), the whole state of a fit
 (:class:`LearningState`), its result (:class:`LearnedDictionary`), one history row per outer
 iteration (:func:`record`), and the state as the named arrays and metadata of a checkpoint file
-(:func:`state_to_arrays`, :func:`state_from_arrays`), written and read by :func:`save_state` and
-:func:`load_state` (the file format is :mod:`csc.persistence`'s).
+(:func:`state_to_arrays`, :func:`state_from_arrays`; :func:`join_arrays` joins those of chunks),
+written and read by :func:`save_state` and :func:`load_state` (the file format is
+:mod:`csc.persistence`'s).
 """
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .backend import array_module, to_numpy
 from .coding import CodingState
 from .persistence import load_checkpoint, save_checkpoint
 
 __all__ = ["DictionaryState", "LearningState", "LearnedDictionary", "HISTORY_KEYS", "record",
-           "nnz_fraction", "state_to_arrays", "state_from_arrays", "save_state", "load_state"]
+           "nnz_fraction", "state_to_arrays", "join_arrays", "state_from_arrays", "save_state",
+           "load_state"]
 
 HISTORY_KEYS = ("objective", "data_term", "nnz", "seconds", "accepted", "backtracked",
                 "dictionary_seconds", "coupling_seconds", "coding_seconds")
@@ -102,13 +106,23 @@ def record(history, terms, nnz, *, seconds, accepted, n_backtracked, step_second
 
 
 # -- the state in a checkpoint -----------------------------------------------------------------
+# What resuming needs, and no more: the dense arrays (the ADMM splits and duals, the filters and
+# their group copies' duals), and the codes and the coupling's anchor codes, which are sparse, as
+# their non-zero entries (flat index and value); a state without anchor codes (a fit with
+# optimizer='admm' has no use for them) stores none.
 _STATE_ARRAYS = {  # file name -> (state part, attribute)
     "coding_split": ("coding", "split"), "coding_split_dual": ("coding", "split_dual"),
-    "codes": ("coding", "codes"), "codes_dual": ("coding", "codes_dual"),
+    "codes_dual": ("coding", "codes_dual"),
     "dictionary_split": ("dictionary", "split"),
     "dictionary_split_dual": ("dictionary", "split_dual"),
     "filters": ("dictionary", "filters"), "filters_dual": ("dictionary", "filters_dual"),
 }
+_SPARSE_ARRAYS = ("codes", "anchor_codes")
+
+
+def _sparse(state, name):
+    return state.anchor_codes if name == "anchor_codes" else \
+        getattr(state.coding, "codes", None)
 
 
 def state_to_arrays(state):
@@ -117,16 +131,38 @@ def state_to_arrays(state):
     Returns
     -------
     arrays : dict of str -> ndarray
-        NumPy arrays by file name (those that are None left out).
+        NumPy arrays by file name (those that are None, or in a part that is None, left out);
+        the codes and anchor codes as ``<name>_index`` (flat int64 indices of the non-zero
+        entries) and ``<name>_value``.
     meta : dict
         ``iteration``, ``best_objective`` and ``history`` (JSON-serialisable).
     """
-    arrays = {name: getattr(getattr(state, part), attribute)
+    arrays = {name: getattr(getattr(state, part), attribute, None)
               for name, (part, attribute) in _STATE_ARRAYS.items()}
-    arrays["anchor_codes"] = state.anchor_codes
+    for name in _SPARSE_ARRAYS:
+        values = _sparse(state, name)
+        if values is not None:
+            flat = values.reshape(-1)
+            index = array_module(values).flatnonzero(flat)
+            arrays[f"{name}_index"], arrays[f"{name}_value"] = index.astype("int64"), flat[index]
     meta = {"iteration": state.iteration, "best_objective": state.best_objective,
             "history": state.history}
     return {name: to_numpy(value) for name, value in arrays.items() if value is not None}, meta
+
+
+def join_arrays(shares):
+    """The checkpoint arrays of consecutive shares of a state along the image axis (each of
+    :func:`state_to_arrays`, e.g. the chunks of a Dask fit) as those of the whole: dense arrays
+    concatenated along their first axis (images, or groups for ``filters_dual``), the sparse
+    entries' flat indices shifted by the entries of the shares before."""
+    offsets = np.cumsum([0] + [share["codes_dual"].size for share in shares[:-1]])
+    joined = {}
+    for name in shares[0]:
+        parts = [share[name] for share in shares]
+        if name.endswith("_index"):
+            parts = [part + offset for part, offset in zip(parts, offsets, strict=True)]
+        joined[name] = np.concatenate(parts)
+    return joined
 
 
 def state_from_arrays(arrays, meta, *, xp, path):
@@ -143,10 +179,15 @@ def state_from_arrays(arrays, meta, *, xp, path):
     Raises
     ------
     ValueError
-        An array or a metadata entry is missing (naming the file).
+        An array or a metadata entry is missing or does not fit the others (naming the file).
     """
     try:
-        arrays = {name: xp.asarray(value) for name, value in arrays.items()}
+        dense = {name: arrays[f"{name}_value"] for name in _SPARSE_ARRAYS
+                 if f"{name}_value" in arrays}
+        for name, values in dense.items():
+            dense[name] = np.zeros(arrays["codes_dual"].shape, arrays["codes_dual"].dtype)
+            dense[name].reshape(-1)[arrays[f"{name}_index"]] = values
+        arrays = {name: xp.asarray(value) for name, value in {**arrays, **dense}.items()}
         coding = CodingState(*(arrays[name] for name in ("coding_split", "coding_split_dual",
                                                           "codes", "codes_dual")))
         dictionary = DictionaryState(arrays["dictionary_split"], arrays["dictionary_split_dual"],
@@ -156,9 +197,9 @@ def state_from_arrays(arrays, meta, *, xp, path):
             history.setdefault(key, [0.0] * len(history["objective"]))
         return LearningState(coding, dictionary, arrays.get("anchor_codes"), meta["iteration"],
                              meta["best_objective"], history)
-    except (KeyError, TypeError, AttributeError) as error:
-        raise ValueError(f"checkpoint {str(path)!r} is incomplete (no {error}); remove it or "
-                         "choose another path") from None
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+        raise ValueError(f"checkpoint {str(path)!r} is incomplete or damaged ({error}); remove "
+                         "it or choose another path") from None
 
 
 def save_state(path, state, *, fingerprint):

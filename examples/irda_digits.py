@@ -2,7 +2,8 @@
 
 Compares SGD (momentum), prox-SGD, sqrt(t)-prox-SGD and iRDA (ReLU network), then a
 binarized-activation network trained densely and with relaxed variable splitting (RVS,
-l0 penalty). Prints a Markdown table and writes it (and a JSON of every run) to --out.
+l0 penalty). Prints a Markdown table and writes it (and a JSON of every run) to --out (by
+default a new temporary folder).
 
 iRDA variants (``nets.IRDA``): ``irda`` restarts the dual average at the switch to step 2
 (``retrain_mode="restart"``: centred at the step-1 weights, step size decaying from its last
@@ -23,7 +24,7 @@ dense baseline of the same seed, and the machine and library versions.
 
 Usage::
 
-    python examples/irda_digits.py --seeds 0 1 2 3 4 --out benchmarks/results
+    python examples/irda_digits.py --seeds 0 1 2 3 4 --out /tmp/irda_digits
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import hashlib
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -265,7 +267,8 @@ def report(runs, methods):
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: a new temporary folder)")
     parser.add_argument("--methods", nargs="+",
                         default=["sgd", "irda", "irda_paper_step2", "prox_sgd:1e-3",
                                  "prox_sgd:1e-2", "sqrt_prox_sgd:3e-7", "sqrt_prox_sgd:1e-5",
@@ -321,11 +324,13 @@ def main(argv=None):
             print(json.dumps(result), flush=True)
     text = report(runs, args.methods)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "irda_digits.md").write_text(text + "\n")
+    out = Path(tempfile.mkdtemp(prefix="irda_digits-")) if args.out is None else args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "irda_digits.md").write_text(text + "\n")
     meta = dict(argv=sys.argv, args={k: str(v) for k, v in vars(args).items()},
                 environment=environment(), runs=runs)
-    (args.out / "irda_digits.json").write_text(json.dumps(meta, indent=1))
+    (out / "irda_digits.json").write_text(json.dumps(meta, indent=1))
+    print(f"wrote irda_digits.md and irda_digits.json to {out}")
     return 0
 
 

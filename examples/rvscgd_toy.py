@@ -12,12 +12,14 @@ disclosed step size eta = 1 (--eta), for l0, l1 and transformed-l1 (a = 1). The 
    does not move: the population coarse gradient contracts the angle by about
    eta / (2 k sqrt(2 pi)) = 1e-7 per iteration (the last column).
 
-Writes ``rvscgd_toy.png`` (loss, angle to the teacher and sparsity per iteration, seed 0)
-and ``rvscgd_toy.md`` (final values, mean ± std over seeds) to --out.
+Writes ``rvscgd_toy.png`` (loss, angle to the teacher and sparsity per iteration, seed 0),
+``rvscgd_toy.md`` (final values, mean ± std over seeds) and ``rvscgd_toy.json`` (every run) to
+the folder --out (created; files of these names there are replaced), by default a new temporary
+folder; the folder is printed.
 
 Usage::
 
-    python examples/rvscgd_toy.py --seeds 0 1 2 3 4 --out benchmarks/results
+    python examples/rvscgd_toy.py --seeds 0 1 2 3 4 --out /tmp/rvscgd_toy
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import math
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,7 +73,8 @@ def configurations(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: a new temporary folder)")
     parser.add_argument("--patches", type=int, default=20, help="k")
     parser.add_argument("--features", type=int, default=50, help="d")
     parser.add_argument("--beta", type=float, default=4e-3)
@@ -122,11 +126,12 @@ def main(argv=None):
                   f"torch {torch.__version__}, {torch.get_num_threads()} torch thread(s)."]
     text = "\n".join(lines)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "rvscgd_toy.md").write_text(text + "\n")
-    (args.out / "rvscgd_toy.json").write_text(json.dumps(dict(argv=sys.argv, rows=rows),
-                                                          indent=1))
-    plot(curves, args.out / "rvscgd_toy.png")
+    out = Path(tempfile.mkdtemp(prefix="rvscgd_toy-")) if args.out is None else args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rvscgd_toy.md").write_text(text + "\n")
+    (out / "rvscgd_toy.json").write_text(json.dumps(dict(argv=sys.argv, rows=rows), indent=1))
+    plot(curves, out / "rvscgd_toy.png")
+    print(f"wrote rvscgd_toy.md, rvscgd_toy.json and rvscgd_toy.png to {out}")
     return 0
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from csc.backend import float_dtype
 
 from .dictionaries import load_dictionaries
+from .masks import observed_pixels
 from .pipeline import check_parameters, coding_iterations, fixed_selection, restore_image
 from .split import FILL_MARGIN
 
@@ -40,18 +41,21 @@ def block_margin(filter_size):
 
 
 def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,
-                   max_iter=None, channel_axis=None, keep_observed=True, block_size=None):
+                   max_iter=None, channel_axis=None, keep_observed=True, adapt=None,
+                   random_state=0, block_size=None):
     """Inpaint a dask array block by block (lazy).
 
     Parameters
     ----------
     image : dask.array.Array of shape (H, W), or with a channel axis
         Values as in :func:`restoration.restore`.
-    mask : dask.array.Array or ndarray of shape (H, W) (or the image's shape), bool
-        True where observed.
-    dictionary, sparsity_weight, smoothing, channel_axis, keep_observed
+    mask : dask.array.Array or ndarray of shape (H, W) (or the image's shape)
+        The observed pixels by the mask rule (:func:`restoration.masks.observed_pixels`, applied
+        to the whole mask before it is cut into blocks).
+    dictionary, sparsity_weight, smoothing, channel_axis, keep_observed, adapt, random_state
         As in :func:`restoration.inpaint`; settings left None are chosen once for the whole
-        image on its central ``SAMPLE_SIZE`` crop (the fill alone when that is best there).
+        image on its central ``SAMPLE_SIZE`` crop (the fill alone when that is best there), and
+        so is the adapted dictionary (learned from that crop, then used by every block).
     max_iter : int or None
         FISTA iterations per block; None: :func:`restoration.pipeline.coding_iterations` of the
         whole image (36 from 512x512 up).
@@ -75,14 +79,20 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
     if mask is None or mask.shape not in (shape, image.shape):
         raise ValueError(f"`mask` must have shape {shape} or {image.shape}, got "
                          f"{None if mask is None else mask.shape}")
+    mask = observed_pixels(mask)
     check_parameters(max_iter=max_iter, sparsity_weight=sparsity_weight, smoothing=smoothing,
-                     image_shape=shape, keep_observed=keep_observed, progress=False)
+                     image_shape=shape, keep_observed=keep_observed, progress=False,
+                     adapt=adapt, random_state=random_state)
     dictionaries = load_dictionaries(dictionary)
     max_iter = coding_iterations(shape) if max_iter is None else max_iter
-    selection = fixed_selection(dictionaries, sparsity_weight, smoothing)
+    selection = None if adapt else fixed_selection(dictionaries, sparsity_weight, smoothing)
     if selection is None:
-        selection = _sample_selection(image, mask, spatial, dictionaries, sparsity_weight,
-                                      smoothing, max_iter, channel_axis)
+        sample = _sample(image, mask, spatial, dictionaries, sparsity_weight=sparsity_weight,
+                         smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis,
+                         adapt=adapt, random_state=random_state)
+        selection = sample.selections[0]
+        if sample.adaptations[0] is not None:
+            dictionaries = dictionaries + (sample.adaptations[0].filters,)
     margin = block_margin(max(d.shape[-1] for d in dictionaries))
     side = BLOCK_SIZE if block_size is None else int(block_size)
     chunks = {axis: min(side, max(image.chunks[axis])) for axis in spatial}
@@ -105,16 +115,13 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
                           dtype=float_dtype(image.dtype))
 
 
-def _sample_selection(image, mask, spatial, dictionaries, sparsity_weight, smoothing,
-                      max_iter, channel_axis):
-    """The hold-out's :class:`restoration.selection.Selection` on the central crop (of its first
-    coded plane), used for every block."""
+def _sample(image, mask, spatial, dictionaries, **settings):
+    """The pipeline's :class:`restoration.pipeline.Restoration` of the central crop, whose
+    first coded plane's selection (and learned dictionary) every block uses."""
     crop = [slice(None)] * image.ndim
     for axis in spatial:
         start = max((image.shape[axis] - SAMPLE_SIZE) // 2, 0)
         crop[axis] = slice(start, start + SAMPLE_SIZE)
     mask_crop = tuple(crop) if mask.ndim == image.ndim else tuple(crop[a] for a in spatial)
-    sample = restore_image(np.asarray(image[tuple(crop)]), np.asarray(mask[mask_crop]),
-                           dictionary=dictionaries, sparsity_weight=sparsity_weight,
-                           smoothing=smoothing, max_iter=max_iter, channel_axis=channel_axis)
-    return sample.selections[0]
+    return restore_image(np.asarray(image[tuple(crop)]), np.asarray(mask[mask_crop]),
+                         dictionary=dictionaries, **settings)

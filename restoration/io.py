@@ -1,5 +1,6 @@
-"""Reading and writing images (PNG, JPEG, TIFF via imageio) and text files; every write is
-atomic (:func:`csc.persistence.atomic_write`, re-exported here)."""
+"""Reading and writing images (PNG, JPEG, TIFF via imageio; 16-bit PNG with colour or alpha via
+:mod:`restoration.png16`) and text files; every write is atomic
+(:func:`csc.persistence.atomic_write`, re-exported here)."""
 
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from csc.backend import to_numpy
 from csc.images import as_float
 from csc.persistence import atomic_write
 from csc.validation import check_int
+
+from .masks import observed_pixels
+from .png16 import decode_png16, encode_png16, is_png16
 
 __all__ = ["read_image", "read_mask", "encode_image", "write_image", "write_bytes",
            "atomic_write", "write_text", "IMAGE_SUFFIXES", "JPEG_QUALITY"]
@@ -27,15 +31,27 @@ def read_image(path):
     Raises
     ------
     ValueError
-        Unreadable file, or not a 2-D gray/RGB image.
+        Unreadable file (one line naming it and what was expected), or not a 2-D gray/RGB image.
     """
     import imageio.v3 as iio
 
+    name = repr(str(path))
     try:
-        image = np.asarray(iio.imread(path))
-    except Exception as error:  # imageio raises many types for unreadable files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
-        raise ValueError(f"cannot read image {str(path)!r}: {reason}") from None
+        with open(path, "rb") as stream:
+            header = stream.read(26)
+    except IsADirectoryError:
+        raise ValueError(f"cannot read image {name}: a folder, not an image file") from None
+    except OSError as error:  # missing, no permission
+        raise ValueError(f"cannot read image {name}: {error.strerror or error}") from None
+    if not header:
+        raise ValueError(f"cannot read image {name}: the file is empty (expected a PNG, JPEG or "
+                         f"TIFF image)")
+    try:
+        image = np.asarray(decode_png16(Path(path).read_bytes()) if is_png16(header) else
+                           iio.imread(path))
+    except Exception:  # imageio raises many types, in its backends' words
+        raise ValueError(f"cannot read image {name}: expected a PNG, JPEG or TIFF image; this "
+                         f"file is not one, or is damaged") from None
     if image.dtype.kind not in "biuf" or 0 in image.shape:
         raise ValueError(f"{str(path)!r}: expected an image of numbers, got shape {image.shape} "
                          f"and dtype {image.dtype}")
@@ -49,11 +65,12 @@ def read_image(path):
 
 
 def read_mask(path, shape):
-    """Read a mask image: a pixel is observed where it is brighter than half the range.
+    """Read a mask image by the one mask rule (:func:`restoration.masks.observed_pixels`).
 
-    The value is scaled by :func:`csc.images.as_float` (uint8 by 255, uint16 by 65535, floats
-    kept); in a colour mask a pixel is observed only where every channel is above one half (a
-    pixel black in any channel counts as missing).
+    A mask of only 0 and 1 is taken as it is (1 = observed); any other is cut at half its
+    dtype's range (uint8 by 255, uint16 by 65535, floats kept): white = observed. In a colour
+    mask a pixel is observed only where it is in every channel (a pixel black in any channel
+    counts as missing).
 
     Parameters
     ----------
@@ -70,12 +87,12 @@ def read_mask(path, shape):
     ValueError
         Unreadable file, NaN values, a size other than ``shape``, or no observed pixel.
     """
-    mask = as_float(read_image(path), name=f"mask {str(path)!r}")
+    mask = read_image(path)
     if mask.ndim == 3:
         mask = mask.min(axis=-1)
     if mask.shape != tuple(shape):
         raise ValueError(f"mask {str(path)!r} has size {mask.shape}, the image {tuple(shape)}")
-    observed = mask > 0.5
+    observed = observed_pixels(mask, name=f"mask {str(path)!r}")
     if not observed.any():
         raise ValueError(f"mask {str(path)!r} has no observed (white) pixel")
     return observed
@@ -95,7 +112,7 @@ def encode_image(image, suffix, *, like=np.uint8, quality=JPEG_QUALITY):
     suffix : str
         ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff`` (any case).
     like : dtype
-        Stored dtype: uint16 kept for TIFF and gray PNG, floats kept for TIFF, uint8 otherwise.
+        Stored dtype: uint16 kept for TIFF and PNG, floats kept for TIFF, uint8 otherwise.
     quality : int in [1, 100]
         JPEG quality (ignored for the other formats).
 
@@ -138,10 +155,13 @@ def encode_image(image, suffix, *, like=np.uint8, quality=JPEG_QUALITY):
     tiff = suffix in (".tif", ".tiff")
     if like.kind == "f" and tiff:
         stored = image.astype(np.float32)
-    elif like == np.uint16 and (tiff or image.ndim == 2 and suffix == ".png"):
+    elif like == np.uint16 and not jpeg:
         stored = np.round(image * 65535).astype(np.uint16)
     else:
         stored = np.round(image * 255).astype(np.uint8)
+    if stored.dtype == np.uint16 and stored.ndim == 3 and suffix == ".png":
+        data = encode_png16(stored)
+        return data, decode_png16(data)
     options = {"quality": int(quality)} if jpeg else {}
     data = iio.imwrite("<bytes>", stored, extension=suffix, **options)
     return data, np.asarray(iio.imread(data, extension=suffix))

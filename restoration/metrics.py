@@ -12,6 +12,8 @@ import numpy as np
 from csc.images import as_array, image_layout
 from csc.validation import check_positive
 
+from .masks import observed_pixels
+
 __all__ = ["psnr", "ssim", "psnr_missing", "protocol_psnr", "protocol_ssim"]
 
 
@@ -115,7 +117,8 @@ def psnr_missing(reference, estimate, mask, *, data_range=None):
     ----------
     reference, estimate : array_like of shape (H, W) or (H, W, C)
     mask : array_like of shape (H, W) or the images' shape
-        True (or 1) where the pixel was observed, False (or 0) where it was missing.
+        The observed pixels by the mask rule of :func:`restoration.masks.observed_pixels`
+        (True or 1, or white in a mask image); the others were missing.
     data_range : float or None
         As in :func:`psnr`.
 
@@ -126,16 +129,12 @@ def psnr_missing(reference, estimate, mask, *, data_range=None):
     Raises
     ------
     ValueError
-        As :func:`psnr`; a mask of another shape, with values other than 0 and 1, or without a
+        As :func:`psnr`; a mask of another shape, of values that are not numbers, or without a
         missing pixel.
     """
     reference, estimate = _pair(reference, estimate)
     peak = _data_range(reference, estimate, data_range)
-    mask = as_array(mask, name="mask", xp=np)
-    if mask.dtype.kind not in "biuf" or (mask.dtype != bool and not np.all((mask == 0)
-                                                                          | (mask == 1))):
-        raise ValueError("`mask` must be boolean or hold only 0 and 1 (1 = observed)")
-    missing = mask == 0
+    missing = ~observed_pixels(as_array(mask, name="mask", xp=np))
     if missing.shape != reference.shape:
         if missing.ndim > reference.ndim or missing.shape != reference.shape[:missing.ndim]:
             shapes = {reference.shape[:2], reference.shape}

@@ -15,8 +15,10 @@ photos"):
 4. masked convolutional sparse coding of the detail with a fixed dictionary by FISTA
    (:func:`restoration.tiling.code_detail`), ``min_z 1/2 ||M (b - D z)||^2 + lambda ||z||_1``,
    observed pixels only, in tiles for large images;
-5. ``restored = s + rms * D z`` (the fill with its detail replaced), observed pixels put back
-   (``keep_observed``), clipped to [0, 1].
+5. ``restored = s + rms * D z`` (the fill with its detail replaced), corrected at the missing
+   pixels by the biharmonic interpolation of its residual on the observed pixels
+   (:func:`restoration.split.fill_residual`), observed pixels put back (``keep_observed``),
+   clipped to [0, 1].
 
 Colour images whose channels share one mask are coded once, on their luminance
 (:data:`restoration.preprocess.LUMA_WEIGHTS`): the luminance's coded detail replaces the fill's,
@@ -33,12 +35,28 @@ from tqdm.auto import tqdm
 
 from csc.backend import array_module, to_numpy
 from csc.images import as_array, as_float, image_layout, mask_weights
-from csc.validation import check_bool, check_int, check_positive, check_representable
+from csc.validation import (
+    check_bool,
+    check_int,
+    check_positive,
+    check_random_state,
+    check_representable,
+)
 
+from .adaptation import (
+    LEARN_FILTER_SIZE,
+    LEARN_MAX_ITER,
+    LEARN_WINDOW,
+    LEARN_WINDOWS,
+    REPETITION,
+    adapt_dictionary,
+    repetition,
+)
 from .dictionaries import load_dictionaries
+from .masks import observed_pixels
 from .preprocess import LUMA_WEIGHTS
-from .selection import Selection, select_settings
-from .split import biharmonic_fill, n_fill_tiles, smooth, unit_rms_detail
+from .selection import Selection, hold_out, select_settings
+from .split import biharmonic_fill, fill_residual, n_fill_tiles, smooth, unit_rms_detail
 from .tiling import code_detail, n_coding_tiles
 
 __all__ = ["Restoration", "restore_image", "fixed_selection", "check_parameters",
@@ -65,7 +83,15 @@ class Restoration:
     selections : tuple of restoration.selection.Selection
         The settings of every coded plane (one for a gray image or a colour image coded on its
         luminance, one per channel otherwise), with the hold-out errors they were chosen by
-        (empty when the settings were given or nothing was missing).
+        (empty when the settings were given or nothing was missing). Their ``dictionary``
+        indexes the candidates: the given (or bundled) dictionaries, then the learned one.
+    adaptations : tuple of restoration.adaptation.Adaptation or None
+        Per coded plane, the dictionary learned from it (its filters, time, outer iterations
+        and objective), or None where none was learned.
+    candidates : tuple of str
+        Names of the candidate dictionaries, in the order ``Selection.dictionary`` indexes them:
+        ``'dictionary #k'`` for the given (or bundled) ones, then ``'learned'`` when a
+        dictionary was learned.
     objective : float
         Coding objective ``1/2 ||M (b - D z)||^2 + lambda ||z||_1`` of the unit-RMS detail layers,
         summed over the coded planes and tiles (tile margins counted in each tile); 0 when no
@@ -82,6 +108,8 @@ class Restoration:
 
     image: object
     selections: tuple
+    adaptations: tuple
+    candidates: tuple
     objective: float
     nnz: float
     n_iter: int
@@ -103,22 +131,38 @@ class Restoration:
         """Index of the dictionary of the first coded plane (None: the fill alone was used)."""
         return self.selections[0].dictionary
 
+    @property
+    def adapted(self):
+        """Whether a dictionary was learned from the image (for any coded plane)."""
+        return any(adaptation is not None for adaptation in self.adaptations)
+
+    @property
+    def candidate(self):
+        """Name of the candidate that restored the first coded plane (an entry of
+        ``candidates``), or ``'fill'`` when the biharmonic fill alone was kept."""
+        index = self.selections[0].dictionary
+        return "fill" if index is None else self.candidates[index]
+
 
 def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothing=None,
-                  max_iter=None, channel_axis=None, keep_observed=None, progress=False,
-                  selection=None):
+                  max_iter=None, channel_axis=None, keep_observed=None, adapt=None,
+                  random_state=0, progress=False, selection=None, learned=None):
     """The pipeline (module docstring) on one image; :func:`restoration.restore` documents the
     arguments and the result.
 
     Parameters
     ----------
     image, mask, dictionary, sparsity_weight, smoothing, max_iter, channel_axis, keep_observed,
-    progress
+    adapt, random_state, progress
         As in :func:`restoration.restore` (validated here).
     selection : restoration.selection.Selection or None
         The settings of every plane, the fill alone included (``smoothing`` None), with
         ``selection.dictionary`` indexing the dictionaries of ``dictionary``; None: per plane,
         the given ``sparsity_weight`` and ``smoothing`` or the hold-out choice.
+    learned : restoration.adaptation.Adaptation or None
+        A dictionary already learned from this image among others (:func:`restoration.
+        restore_batch`), its learning having read only :func:`learning_planes` of this image
+        with this ``random_state``: the candidate of every plane instead of learning one.
 
     Returns
     -------
@@ -134,45 +178,81 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
     channels, observed, layout = _validated_image(image, mask, channel_axis)
     check_parameters(max_iter=max_iter, sparsity_weight=sparsity_weight, smoothing=smoothing,
                      image_shape=channels.shape[-2:], keep_observed=keep_observed,
-                     progress=progress)
+                     progress=progress, adapt=adapt, random_state=random_state)
     if max_iter is None:
         max_iter = coding_iterations(channels.shape[-2:])
     dictionaries = load_dictionaries(dictionary)
-    luminance = len(channels) == 3 and bool((observed == observed[:1]).all())
+    luminance = _luminance(observed)
     planes = 1 if luminance else len(channels)
-    n_tiles = n_coding_tiles(channels.shape[-2:], max(d.shape[-1] for d in dictionaries))
-    with tqdm(total=n_fill_tiles(channels.shape[-2:]) + planes * (1 + n_tiles * max_iter),
+    learning = LEARN_MAX_ITER if adapt is not False and selection is None else 0
+    sizes = [d.shape[-1] for d in dictionaries] + ([LEARN_FILTER_SIZE] if learning else [])
+    n_tiles = estimate = n_coding_tiles(channels.shape[-2:], max(sizes))  # at most
+    n_fill = n_fill_tiles(channels.shape[-2:])
+    with tqdm(total=n_fill + planes * (1 + learning + estimate * max_iter + n_fill),
               disable=not progress, desc="restoring", unit="step", leave=False) as bar:
         fill = biharmonic_fill(channels, observed, progress=bar)
         restored = np.empty_like(fill)
-        selections, objective, nonzero = [], 0.0, 0.0
+        selections, adaptations, objective, nonzero = [], [], 0.0, 0.0
         for plane, plane_fill, seen, targets in _planes(channels, fill, observed, luminance):
-            chosen = selection if selection is not None else \
-                _settings(plane, seen, dictionaries, sparsity_weight, smoothing, xp)
+            if selection is not None:
+                chosen, adaptation = selection, None
+            else:
+                chosen, adaptation = _settings(plane, seen, dictionaries,
+                                               sparsity_weight=sparsity_weight,
+                                               smoothing=smoothing, adapt=adapt,
+                                               random_state=random_state, learned=learned,
+                                               progress=bar, xp=xp)
+            candidates = dictionaries if adaptation is None else \
+                dictionaries + (adaptation.filters,)
             bar.update(1)
             selections.append(chosen)
+            adaptations.append(adaptation)
             if chosen.smoothing is None:  # the fill alone predicted the hidden pixels best
                 # (here, or on the block-wise path's sample)
                 restored[targets] = fill[targets]
-                bar.update(n_tiles * max_iter)
+                bar.update(estimate * max_iter + n_fill)
                 continue
             smooth_part = smooth(plane_fill, chosen.smoothing)
             detail, scale = unit_rms_detail(plane - smooth_part, seen)
-            coded = code_detail(detail.astype(np.float32), seen, dictionaries[chosen.dictionary],
+            coded = code_detail(detail.astype(np.float32), seen, candidates[chosen.dictionary],
                                 sparsity_weight=chosen.sparsity_weight, max_iter=max_iter,
                                 progress=bar, xp=xp)
+            model = smooth_part + scale * coded.synthesis
+            if not seen.all():
+                model = fill_residual(model, plane, seen, progress=bar)
+            else:
+                bar.update(n_fill)
             # the plane's new detail replaces the fill's (for colour: the luminance's; the fill's
             # chroma is kept as it is)
-            restored[targets] = fill[targets] + (smooth_part + scale * coded.synthesis
-                                                 - plane_fill)
+            restored[targets] = fill[targets] + (model - plane_fill)
             objective += coded.objective
             nonzero += coded.nnz
+            bar.update((estimate - coded.n_tiles) * max_iter)
+            n_tiles = coded.n_tiles
     if keep_observed or (keep_observed is None and mask is not None):
         restored = np.where(observed, channels, restored)
     restored = np.clip(restored, 0.0, 1.0).astype(channels.dtype)
     restored = xp.asarray(layout.from_internal(restored[None], xp=np))
-    return Restoration(restored, tuple(selections), objective, nonzero / planes, int(max_iter),
-                       n_tiles, time.perf_counter() - start)
+    names = tuple(f"dictionary #{index}" for index in range(len(dictionaries)))
+    if any(adaptation is not None for adaptation in adaptations):
+        names += ("learned",)
+    return Restoration(restored, tuple(selections), tuple(adaptations), names, objective,
+                       nonzero / planes, int(max_iter), n_tiles, time.perf_counter() - start)
+
+
+def learning_planes(image, mask, *, channel_axis=None, random_state=0):
+    """The coded planes of an image with the pixels the learning of an adapted dictionary may
+    read in each (:meth:`restoration.selection.HoldOut.learnable` of the hold-out that
+    :func:`restore_image` draws with ``random_state``): ``[(plane, readable)]``, ``(H, W)``
+    arrays (validated as in :func:`restore_image`)."""
+    channels, observed, _ = _validated_image(image, mask, channel_axis)
+    return [(plane, hold_out(seen, random_state=random_state).learnable(seen))
+            for plane, _, seen, _ in _planes(channels, channels, observed, _luminance(observed))]
+
+
+def _luminance(observed):
+    """Whether the planes ``(C, H, W)`` are coded on their luminance: RGB with one mask."""
+    return len(observed) == 3 and bool((observed == observed[:1]).all())
 
 
 def _planes(channels, fill, observed, luminance):
@@ -195,17 +275,50 @@ def fixed_selection(dictionaries, sparsity_weight, smoothing):
     return Selection(float(smoothing), float(sparsity_weight), 0, {}, 0)
 
 
-def _settings(plane, observed, dictionaries, sparsity_weight, smoothing, xp):
-    """The :class:`Selection` of one plane: the given values, or the hold-out choice."""
+def _settings(plane, observed, dictionaries, *, sparsity_weight, smoothing, adapt,
+              random_state, learned, progress, xp):
+    """``(selection, adaptation)`` of one plane: the given values or the hold-out choice among
+    ``dictionaries`` and, when adapting, the dictionary learned from the plane or the given
+    ``learned`` one (the last candidate, ``adaptation.filters``; None when there is none)."""
+    if adapt is False:
+        learned = None
+    elif learned is not None:
+        adapt = True
     fixed = fixed_selection(dictionaries, sparsity_weight, smoothing)
-    if fixed is not None:
-        return fixed
+    if fixed is not None and not adapt:
+        return fixed, None
     smoothings = SMOOTHINGS if smoothing is None else (float(smoothing),)
     weights = SPARSITY_WEIGHTS if sparsity_weight is None else (float(sparsity_weight),)
-    if observed.all():
-        return Selection(smoothings[0], weights[0], 0, {}, 0)
-    return select_settings(plane, observed, dictionaries, smoothings=smoothings,
-                           sparsity_weights=weights, xp=xp)
+    if observed.all():  # nothing to hide: learned filters (adapt=True) are used as they are
+        if not adapt:
+            return Selection(smoothings[0], weights[0], 0, {}, 0), None
+        if learned is None:
+            learned = adapt_dictionary([plane], [observed], dictionaries[0],
+                                       random_state=random_state, progress=progress)
+        return Selection(smoothings[0], weights[0], len(dictionaries), {}, 0), learned
+    holdout = hold_out(observed, random_state=random_state)
+    if learned is None and (adapt or (adapt is None and adapts([(plane, observed)]))):
+        learned = adapt_dictionary([plane], [holdout.learnable(observed)], dictionaries[0],
+                                   random_state=random_state, progress=progress)
+    candidates = dictionaries if learned is None else dictionaries + (learned.filters,)
+    return select_settings(plane, observed, candidates, smoothings=smoothings,
+                           sparsity_weights=weights, holdout=holdout,
+                           n_trusted=len(dictionaries), xp=xp), learned
+
+
+def adapts(planes):
+    """Whether ``adapt=None`` learns a dictionary from ``planes``, ``[(values, observed)]`` of
+    ``(H, W)`` (one image's, or every image's of a batch): when they hold
+    :data:`restoration.adaptation.LEARN_WINDOWS` windows of :data:`restoration.adaptation.
+    LEARN_WINDOW` pixels a side (learning then reads a fixed number of windows, a bounded time,
+    chosen from more of the image) and repeat themselves (their mean
+    :func:`restoration.adaptation.repetition` at least :data:`restoration.adaptation.
+    REPETITION`): the learned dictionary won where the image repeats a pattern and nowhere
+    else, so elsewhere its time is saved."""
+    pixels = sum(observed.size for _, observed in planes)
+    if pixels < LEARN_WINDOWS * LEARN_WINDOW ** 2:
+        return False
+    return np.mean([repetition(values, observed) for values, observed in planes]) >= REPETITION
 
 
 def _validated_image(image, mask, channel_axis):
@@ -224,8 +337,8 @@ def _validated_image(image, mask, channel_axis):
     if mask is None:
         observed = np.ones(values.shape, bool)
     else:
-        observed = mask_weights(to_numpy(mask), layout, dtype=bool, binary=True,
-                                each_channel=True)[0]
+        observed = mask_weights(observed_pixels(to_numpy(mask)), layout, dtype=bool,
+                                binary=True, each_channel=True)[0]
     kept = values[observed]
     if not np.all(np.isfinite(kept)):
         raise ValueError("`image` contains NaN or infinite values at observed pixels (mark them "
@@ -252,7 +365,7 @@ def coding_iterations(shape):
 
 
 def check_parameters(*, max_iter, sparsity_weight, smoothing, image_shape, keep_observed,
-                     progress):
+                     progress, adapt=None, random_state=0):
     """The scalar parameters of :func:`restoration.restore`, against the image's ``(H, W)``.
 
     ``smoothing`` may not exceed the image's larger side (a wider Gaussian is flat over the
@@ -276,3 +389,6 @@ def check_parameters(*, max_iter, sparsity_weight, smoothing, image_shape, keep_
     check_bool("progress", progress)
     if keep_observed is not None:
         check_bool("keep_observed", keep_observed)
+    if adapt is not None:
+        check_bool("adapt", adapt)
+    check_random_state("random_state", random_state)

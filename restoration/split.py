@@ -13,8 +13,8 @@ from skimage.restoration import inpaint_biharmonic
 
 from .tiling import tile_windows
 
-__all__ = ["biharmonic_fill", "n_fill_tiles", "smooth", "detail_layer", "unit_rms_detail",
-           "FILL_MARGIN"]
+__all__ = ["biharmonic_fill", "fill_residual", "n_fill_tiles", "smooth", "detail_layer",
+           "unit_rms_detail", "FILL_MARGIN"]
 
 FILL_MARGIN = 32  # pixels of context around each fill tile
 
@@ -75,6 +75,39 @@ def biharmonic_fill(channels, observed, *, tile_pixels=None, progress=None):
         if progress is not None:
             progress.update(1)
     return filled
+
+
+def fill_residual(models, values, observed, *, progress=None):
+    """Models of an image corrected at its missing pixels by the biharmonic interpolation of
+    their residual on the observed pixels.
+
+    A sparse model ``s + D z`` does not reproduce the observed pixels exactly (the sparsity
+    weight leaves a residual, spatially correlated where the dictionary misses some structure);
+    interpolating that residual into the missing pixels as the fill interpolates the image
+    keeps what the observed neighbours say there. Measured on the development set of
+    ``benchmarks/adaptation_levers.py`` (lever "residual").
+
+    Parameters
+    ----------
+    models : ndarray of shape (..., H, W)
+        One or several models of the image (they share the mask, so one solve serves them all).
+    values : ndarray of shape (H, W)
+        The image (read at observed pixels only).
+    observed : ndarray of bool of shape (H, W)
+    progress : object with ``update(n)`` or None
+        Advanced by one per fill tile.
+
+    Returns
+    -------
+    ndarray of the shape of ``models``
+        ``models`` at observed pixels; ``models`` plus the interpolated residual elsewhere.
+    """
+    shape = np.shape(models)
+    stack = np.reshape(models, (-1,) + shape[-2:])
+    residual = np.where(observed, values - stack, 0.0).astype(stack.dtype)
+    filled = biharmonic_fill(residual, np.broadcast_to(observed, residual.shape),
+                             progress=progress)
+    return np.where(observed, stack, stack + filled).reshape(shape)
 
 
 def n_fill_tiles(shape, *, tile_pixels=None):

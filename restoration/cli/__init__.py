@@ -30,12 +30,24 @@ def build_parser():
                     "inpaint or sparsely reconstruct images with a convolutional dictionary, "
                     "learn dictionaries, run the fruit/city protocol. `cogd inpaint` alone runs "
                     "a demo. `cogd COMMAND --help` describes each command.")
+    parser.add_argument("--version", action="version", version=f"cogd {_version()}",
+                        help="the installed version, then exit")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
                                      parser_class=Parser)
     inpaint.add_parsers(commands)
     learn.add_parser(commands)
     evaluate.add_parser(commands)
     return parser
+
+
+def _version():
+    """The version of the installed package ``cogd`` (its metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cogd")
+    except PackageNotFoundError:
+        return "(not installed: no package metadata)"
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["UsageError", "Parser", "say", "say_error", "one_line", "positive_int",
            "non_negative_int", "fraction", "quality", "user_input", "as_unit", "expand",
-           "check_output", "add_common"]
+           "check_output", "check_folder", "add_common"]
 
 
 class UsageError(Exception):
@@ -69,7 +69,7 @@ def non_negative_int(text):
 
 def fraction(text):
     value = float(text)
-    if not 0 <= value < 1:
+    if not 0 < value < 1:
         raise ValueError(text)
     return value
 
@@ -83,7 +83,7 @@ def quality(text):
 
 positive_int.__name__ = "integer >= 1"
 non_negative_int.__name__ = "integer >= 0"
-fraction.__name__ = "fraction in [0, 1)"
+fraction.__name__ = "fraction in (0, 1)"
 quality.__name__ = "integer in [1, 100]"
 
 
@@ -104,10 +104,23 @@ def as_unit(image):
 
 
 def expand(patterns):
-    """Files named by ``patterns`` (a file name is taken as it is, even with glob characters)."""
+    """Files named by ``patterns``: a file name as it is (even with glob characters), a folder
+    as its image files (:data:`restoration.io.IMAGE_SUFFIXES`, sorted, not in sub-folders),
+    anything else as a glob pattern."""
+    from ..io import IMAGE_SUFFIXES
+
     paths = []
     for pattern in patterns:
-        matches = [pattern] if os.path.isfile(pattern) else sorted(glob.glob(pattern))
+        if os.path.isfile(pattern):
+            matches = [pattern]
+        elif os.path.isdir(pattern):
+            matches = sorted(entry.path for entry in os.scandir(pattern)
+                             if entry.is_file() and entry.name.lower().endswith(IMAGE_SUFFIXES))
+            if not matches:
+                raise UsageError(f"folder {pattern} holds no image file "
+                                 f"({', '.join(IMAGE_SUFFIXES)})")
+        else:
+            matches = sorted(glob.glob(pattern))
         if not matches:
             raise UsageError(f"no file matches {pattern!r}")
         paths.extend(matches)
@@ -127,6 +140,18 @@ def check_output(path, force, suffixes=None, option="--output"):
         raise UsageError(f"output folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"output folder {folder} is not writable")
+
+
+def check_folder(path, option):
+    """Refuse, before any computation, an output folder that is not one, or that could not be
+    created (with its missing parents) where the nearest existing folder above it is."""
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: folder {existing} is not writable")
 
 
 def add_common(sub):

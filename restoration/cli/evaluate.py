@@ -6,6 +6,7 @@ import os
 from .common import (
     UsageError,
     add_common,
+    check_folder,
     check_output,
     non_negative_int,
     positive_int,
@@ -20,12 +21,12 @@ def run(args):
     from ..figures import require_matplotlib
     from ..reports import output_paths, result_stem, write_results
 
-    if not os.path.isdir(args.out_dir):
-        raise UsageError(f"--out-dir {args.out_dir} is not an existing folder")
+    check_folder(args.out_dir, "--out-dir")
     config = {"set": args.set, "task": args.task, "optimizer": args.optimizer, "seed": args.seed}
     paths = output_paths(args.out_dir, result_stem(config), figures=args.figures)
-    for path in paths.values():
-        check_output(path, args.force)
+    if os.path.isdir(args.out_dir):  # a new folder holds nothing to overwrite
+        for path in paths.values():
+            check_output(path, args.force)
     if args.figures:
         try:
             require_matplotlib()
@@ -40,6 +41,7 @@ def run(args):
             args.set, task=args.task, optimizer=args.optimizer, random_state=args.seed,
             max_iter=args.max_iter, sparsity_weight=args.sparsity_weight, coupling=args.coupling,
             n_filters=args.n_filters, filter_size=args.filter_size, progress=not args.quiet)
+        os.makedirs(args.out_dir, exist_ok=True)  # created once there are results to write
         write_results(result, args.out_dir, force=args.force, figures=args.figures)
     except (ValueError, TypeError, FileExistsError) as error:
         raise UsageError(str(error)) from None
@@ -60,7 +62,8 @@ def add_parser(commands):
         "evaluate", help="fruit/city protocol: learn, restore, PSNR/SSIM tables and figures",
         description="the papers' protocol on a bundled image set: learn one dictionary from "
                     "the ten gray contrast-normalised images, reconstruct or inpaint them, "
-                    "write Markdown/CSV/JSON tables (and PNG figures) to --out-dir")
+                    "write Markdown/CSV/JSON tables (and PNG figures) to --out-dir; existing "
+                    "files are kept unless --force")
     evaluate.add_argument("set", choices=["fruit", "city"], help="bundled image set")
     evaluate.add_argument("--task", choices=["reconstruct", "inpaint"], default="reconstruct",
                           help="reconstruction, or inpainting with 25 %% of the pixels missing")
@@ -76,7 +79,8 @@ def add_parser(commands):
                           help="number of filters")
     evaluate.add_argument("--filter-size", type=positive_int, default=11,
                           help="side of the square filters")
-    evaluate.add_argument("--out-dir", default=".", help="existing folder for tables and figures")
+    evaluate.add_argument("--out-dir", default=".", help="folder for tables and figures (created "
+                          "with its missing parents once the results are computed)")
     evaluate.add_argument("--no-figures", dest="figures", action="store_false",
                           help="tables only (no matplotlib needed)")
     add_common(evaluate)

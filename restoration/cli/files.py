@@ -1,10 +1,13 @@
 """Restore one file: the one path of ``cogd inpaint|reconstruct`` for every input.
 
-A single input runs it in this process (with a progress bar, reported on several lines by
+A single input runs it in this process (with progress bars, reported on several lines by
 :mod:`restoration.cli.inpaint`); each of several inputs runs it in this process or as a task on
-a Dask worker (one line each, :mod:`restoration.cli.batch`). The image is restored, encoded in
-the output's format in memory (and decoded back), measured as encoded against the input, and
-only then written atomically: an input that fails leaves nothing written.
+a Dask worker (one line each, :mod:`restoration.cli.batch`). :func:`restore_file` restores the
+image, encodes it in the output's format in memory (decoded back: the image as written) and
+writes it atomically: an input that fails leaves nothing written. Only then does
+:func:`comparisons` measure the image as written against the input and, for ``inpaint
+--missing``, compute the biharmonic baseline (tile by tile, as the restoration's own fill): an
+interruption or a failure while comparing keeps the output.
 """
 
 import os
@@ -12,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import as_unit
+from .common import UsageError, as_unit, say
 
-__all__ = ["RestoredFile", "file_settings", "read_input", "restore_file"]
+__all__ = ["RestoredFile", "file_settings", "read_input", "restore_file", "comparisons",
+           "describe_adaptation", "save_dictionary"]
 
 
 @dataclass(frozen=True)
@@ -24,15 +28,13 @@ class RestoredFile:
     Attributes
     ----------
     restoration : restoration.pipeline.Restoration
-        What :func:`restoration.restore` returned (settings chosen, objective, nnz, time).
-    comparisons : tuple of (str, str)
-        ``(label, measurements)`` against the input of the image as written: the restoration
-        (``reconstruct``, or ``inpaint`` with ``--missing``: the input is the ground truth), then
-        the biharmonic baseline encoded the same way (``inpaint --missing`` with the baseline).
+        What the pipeline returned (settings chosen, adaptation, objective, nnz, time).
+    stored : ndarray of the input's shape
+        The image as written, decoded from the file's bytes (the output's dtype).
     """
 
     restoration: object
-    comparisons: tuple
+    stored: object
 
 
 def file_settings(args):
@@ -42,13 +44,20 @@ def file_settings(args):
             "seed": getattr(args, "seed", 0), "baseline": getattr(args, "baseline", False),
             "dictionary": args.dictionary, "sparsity_weight": args.sparsity_weight,
             "smoothing": args.smoothing, "max_iter": args.max_iter,
-            "jpeg_quality": args.jpeg_quality}
+            "jpeg_quality": args.jpeg_quality, "adapt": args.adapt, "learned": None}
 
 
 def read_input(path, settings):
     """``(image, mask)`` of one input: the image file at ``path`` (None: scikit-image's camera
     photo, the demo) and the mask of ``--mask`` (read), of ``--missing`` and ``--seed`` (drawn),
-    or None."""
+    or None.
+
+    Raises
+    ------
+    ValueError
+        An unreadable image or mask, or a drawn mask with no missing or no observed pixel (one
+        line, naming the option).
+    """
     from ..io import read_image, read_mask
 
     if path is None:
@@ -61,12 +70,19 @@ def read_input(path, settings):
         return image, read_mask(settings["mask"], image.shape[:2])
     if settings["missing"] is not None:
         drawn = np.random.default_rng(settings["seed"]).random(image.shape[:2])
-        return image, drawn >= settings["missing"]
+        mask = drawn >= settings["missing"]
+        if mask.all() or not mask.any():
+            raise ValueError(f"--missing {settings['missing']:g} removes "
+                             f"{'no' if mask.all() else 'every'} pixel of this "
+                             f"{image.shape[0]}x{image.shape[1]} image (--seed "
+                             f"{settings['seed']}); give a fraction in (0, 1) that leaves "
+                             f"pixels of both kinds")
+        return image, mask
     return image, None
 
 
 def restore_file(command, image, mask, output, settings, *, progress=False):
-    """Restore ``image``, measure it as encoded for ``output``, then write it atomically.
+    """Restore ``image``, encode it for ``output`` in memory, then write it atomically.
 
     Parameters
     ----------
@@ -77,7 +93,8 @@ def restore_file(command, image, mask, output, settings, *, progress=False):
     output : str
         The output file; its suffix chooses the format.
     settings : dict
-        As :func:`file_settings` returns.
+        As :func:`file_settings` returns; ``settings["learned"]``: a dictionary learned from
+        every input of a batch (:func:`restoration.inpainting.adapt_batch`), or None.
     progress : bool
         Show the restoration's progress bar.
 
@@ -88,22 +105,76 @@ def restore_file(command, image, mask, output, settings, *, progress=False):
     Raises
     ------
     ValueError, TypeError
-        Input the restoration or the encoder refuses (the caller reports it as a user error).
+        Input the restoration or the encoder refuses (the caller reports it as a user error);
+        nothing is written.
     OSError
         The output could not be written.
     """
-    from ..inpainting import restore
     from ..io import write_bytes
+    from ..pipeline import restore_image
 
-    channel_axis = -1 if image.ndim == 3 else None
-    iterations = {} if settings["max_iter"] is None else {"max_iter": settings["max_iter"]}
-    info = restore(image, mask, dictionary=settings["dictionary"],
-                   sparsity_weight=settings["sparsity_weight"], smoothing=settings["smoothing"],
-                   channel_axis=channel_axis, progress=progress, **iterations)
+    info = restore_image(image, mask, dictionary=settings["dictionary"],
+                         sparsity_weight=settings["sparsity_weight"],
+                         smoothing=settings["smoothing"], max_iter=settings["max_iter"],
+                         channel_axis=-1 if image.ndim == 3 else None, adapt=settings["adapt"],
+                         learned=settings["learned"], progress=progress)
     data, stored = _encode(info.image, output, settings, like=_output_dtype(image))
-    comparisons = _comparisons(command, image, mask, stored, output, settings)
     write_bytes(output, data)
-    return RestoredFile(info, comparisons)
+    return RestoredFile(info, stored)
+
+
+def comparisons(command, image, mask, stored, output, settings, *, progress=False):
+    """Measure the image as written against the input, one line at a time (none for
+    ``inpaint`` without ``--missing``: no ground truth).
+
+    Parameters
+    ----------
+    command, image, mask, output, settings
+        As given to :func:`restore_file`.
+    stored : ndarray
+        :attr:`RestoredFile.stored`.
+    progress : bool
+        Show the progress bar of the biharmonic baseline.
+
+    Yields
+    ------
+    (str, str)
+        ``(label, measurements)``: the restoration (``reconstruct``, or ``inpaint --missing``:
+        the input is the ground truth), then, for ``inpaint --missing`` with the baseline, the
+        biharmonic fill of the same pixels encoded the same way. The baseline is the
+        restoration's tiled fill (:func:`restoration.split.biharmonic_fill`), so its memory is
+        bounded by a tile's, not the image's.
+    """
+    if command == "inpaint" and settings["missing"] is None:
+        return
+    truth, channel_axis = as_unit(image), (-1 if image.ndim == 3 else None)
+    encoding = _format_name(output, stored)
+    if command == "reconstruct":
+        yield (f"reconstruction vs input ({encoding} as written)",
+               _measured(truth, stored, channel_axis))
+        return
+    yield (f"inpaint    vs original ({encoding} as written)",
+           _measured(truth, stored, channel_axis, mask))
+    if settings["baseline"] and np.all(np.isfinite(truth)):
+        _, baseline = _encode(_biharmonic(truth, mask, progress), output, settings,
+                              like=stored.dtype)
+        yield (f"biharmonic vs original ({encoding}, the same way)",
+               _measured(truth, baseline, channel_axis, mask))
+
+
+def _biharmonic(truth, mask, progress):
+    """The biharmonic fill of the missing pixels of ``truth`` (H, W) or (H, W, C), tile by tile,
+    with a progress bar of the tiles."""
+    from tqdm.auto import tqdm
+
+    from ..split import biharmonic_fill, n_fill_tiles
+
+    channels = np.moveaxis(np.atleast_3d(truth), -1, 0)
+    observed = np.broadcast_to(mask, channels.shape)
+    with tqdm(total=n_fill_tiles(mask.shape), disable=not progress, desc="biharmonic baseline",
+              unit="tile", leave=False) as bar:
+        filled = biharmonic_fill(np.where(observed, channels, 0.0), observed, progress=bar)
+    return np.moveaxis(filled, 0, -1).reshape(truth.shape)
 
 
 def _encode(image, output, settings, *, like):
@@ -124,30 +195,6 @@ def _format_name(output, stored):
     return f"{kind} {stored.dtype}"
 
 
-def _comparisons(command, image, mask, stored, output, settings):
-    """The :attr:`RestoredFile.comparisons` (none for ``inpaint`` without ``--missing``: no
-    ground truth)."""
-    if command == "inpaint" and settings["missing"] is None:
-        return ()
-    truth, channel_axis = as_unit(image), (-1 if image.ndim == 3 else None)
-    encoding = _format_name(output, stored)
-    if command == "reconstruct":
-        return ((f"reconstruction vs input ({encoding} as written)",
-                 _measured(truth, stored, channel_axis)),)
-    rows = [(f"inpaint    vs original ({encoding} as written)",
-             _measured(truth, stored, channel_axis, mask))]
-    if settings["baseline"] and np.all(np.isfinite(truth)):
-        from skimage.restoration import inpaint_biharmonic
-
-        observed = mask if image.ndim == 2 else mask[..., None]
-        baseline = inpaint_biharmonic(np.where(observed, truth, 0), ~mask,
-                                      channel_axis=channel_axis)
-        _, baseline = _encode(baseline, output, settings, like=stored.dtype)
-        rows.append((f"biharmonic vs original ({encoding}, the same way)",
-                     _measured(truth, baseline, channel_axis, mask)))
-    return tuple(rows)
-
-
 def _measured(truth, data, channel_axis, mask=None):
     """``data`` (as stored) against the ground truth: PSNR, SSIM (images of at least 7x7) and
     PSNR on the missing pixels, as one line."""
@@ -165,3 +212,31 @@ def _measured(truth, data, channel_axis, mask=None):
         text += (f", PSNR on missing pixels "
                  f"{psnr_missing(truth, estimate, mask, data_range=1.0):.2f} dB")
     return text
+
+
+def describe_adaptation(info):
+    """One line on the dictionary a restoration learned (its time, iterations and objective)
+    and on the candidate that won."""
+    learned = next((a for a in info.adaptations if a is not None), None)
+    chosen = {"fill": "the biharmonic fill alone kept",
+              "learned": "the learned dictionary chosen"}.get(info.candidate,
+                                                             f"{info.candidate} chosen")
+    if learned is None:
+        return f"none learned; {chosen}"
+    return (f"learned from {learned.n_windows} window(s) in {learned.seconds:.1f} s "
+            f"({learned.n_iter} iterations, objective {learned.objective:.6g}); {chosen}")
+
+
+def save_dictionary(learned, path):
+    """Write the learned filters to ``path`` (a dictionary file ``--dictionary`` reads).
+
+    Raises
+    ------
+    UsageError
+        Nothing was learned (no input could be read).
+    """
+    if learned is None:
+        raise UsageError("no dictionary was learned (no input could be read); nothing written "
+                         f"to {path}")
+    learned.estimator().save(path)
+    say(f"  learned dictionary written to {path}")

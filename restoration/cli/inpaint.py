@@ -2,6 +2,7 @@
 bar and reported on several lines; several inputs are handed to :mod:`restoration.cli.batch`.
 Both run :func:`restoration.cli.files.restore_file` on every input."""
 
+import argparse
 import os
 import tempfile
 
@@ -19,21 +20,52 @@ from .common import (
     say,
     user_input,
 )
-from .files import file_settings, read_input, restore_file
+from .files import (
+    comparisons,
+    describe_adaptation,
+    file_settings,
+    read_input,
+    restore_file,
+    save_dictionary,
+)
 
 __all__ = ["add_parsers", "run", "REPORT_HELP", "DEMO_OUTPUTS"]
 
 #: file names of the demo (no INPUT) in the cache folder
 DEMO_OUTPUTS = {"inpaint": "inpainted_camera.png", "reconstruct": "reconstructed_camera.png"}
 
-REPORT_HELP = (
-    "printed: objective = 1/2 ||M (b - D z)||^2 + lambda ||z||_1 of the sparse coding (b: the "
-    "image's detail layer scaled to unit RMS, M: the observed pixels, D: the dictionary, z: the "
-    "codes; lower is a better fit), nnz = fraction of non-zero codes z (lower is sparser), "
-    "lambda = --sparsity-weight and sigma = --smoothing (the Gaussian that separates the smooth "
-    "part from the detail), chosen per image by predicting hidden observed pixels unless given; "
-    "'biharmonic fill' means the sparse detail did not predict them better, so the fill alone "
-    "is the result; PSNR/SSIM are measured on the image as written to the file")
+#: the epilog of each command's help: what its printed numbers mean
+REPORT_HELP = {
+    "inpaint": (
+        "printed: objective = 1/2 ||M (b - D z)||^2 + lambda ||z||_1 of the sparse coding (b: "
+        "the image's detail layer scaled to unit RMS over the observed pixels, M: the observed "
+        "pixels, D: the dictionary, z: the codes; lower is a better fit), nnz = fraction of "
+        "non-zero codes z (lower is sparser), lambda = --sparsity-weight and sigma = --smoothing "
+        "(the Gaussian that separates the smooth part from the detail), chosen per image by "
+        "predicting hidden observed pixels unless given; 'biharmonic fill' means the sparse "
+        "detail did not predict them better, so the fill alone is the result; 'dictionary' says "
+        "whether a dictionary was learned from the image (its time, outer iterations and "
+        "learning objective) and which candidate restored it; with --missing, PSNR/SSIM against "
+        "the input are measured on the image as written to the file, after it is written"),
+    "reconstruct": (
+        "printed: objective = 1/2 ||b - D z||^2 + lambda ||z||_1 of the sparse coding (b: the "
+        "image's detail layer scaled to unit RMS, D: the dictionary, z: the codes; lower is a "
+        "better fit), nnz = fraction of non-zero codes z (lower is sparser), lambda = "
+        "--sparsity-weight and sigma = --smoothing (the Gaussian that separates the smooth part "
+        "from the detail); 'dictionary' says whether a dictionary was learned from the image "
+        "(--adapt) and which candidate coded it; PSNR/SSIM against the input are measured on "
+        "the image as written to the file, after it is written"),
+}
+
+#: the help of --adapt for each command
+_ADAPT_HELP = {
+    "inpaint": "learn a dictionary from the image itself (several inputs: one from all of "
+               "them) and let the hold-out choose it where it predicts hidden pixels "
+               "significantly better (default: when pixels are missing, the image is at least "
+               "about 181x181 and repeats a pattern)",
+    "reconstruct": "learn a dictionary from the image itself (several inputs: one from all of "
+                   "them) and code the image with it (default: no)",
+}
 
 
 def run(args):
@@ -41,6 +73,11 @@ def run(args):
     inputs = expand(args.inputs)
     if len(inputs) < 2 and (args.workers is not None or args.scheduler is not None):
         raise UsageError("--workers and --scheduler are for several inputs")
+    if getattr(args, "save_dictionary", None) is not None:
+        if args.adapt is False:
+            raise UsageError("--save-dictionary keeps the learned dictionary; drop --no-adapt")
+        check_output(args.save_dictionary, args.force, (".npz",), option="--save-dictionary")
+        args.adapt = True
     if args.command == "inpaint" and args.mask is None and args.missing is None:
         if inputs:
             raise UsageError("give --mask MASK or --missing FRACTION")
@@ -72,8 +109,13 @@ def _run_one(args, path):
                               for s in info.selections)
     say(f"{args.command}: objective {info.objective:.6g}, nnz {info.nnz:.4f}, {settings_text}, "
         f"{info.n_iter} iterations x {info.n_tiles} tile(s), {info.seconds:.1f} s -> {output}")
-    for label, measured in restored.comparisons:
+    say(f"  dictionary: {describe_adaptation(info)}")
+    for label, measured in comparisons(args.command, image, mask, restored.stored, output,
+                                       settings, progress=not args.quiet):
         say(f"  {label}: {measured}")
+    learned = next((a for a in info.adaptations if a is not None), None)
+    if getattr(args, "save_dictionary", None) is not None:
+        save_dictionary(learned, args.save_dictionary)
     return 0
 
 
@@ -109,27 +151,37 @@ def _describe(image):
 
 
 def add_parsers(commands):
-    """Add the ``inpaint`` and ``reconstruct`` commands to ``commands`` (argparse subparsers)."""
+    """Add the ``inpaint`` and ``reconstruct`` commands to ``commands`` (argparse subparsers);
+    each help says only what applies to its command."""
+    from ..pipeline import SMOOTHINGS, SPARSITY_WEIGHTS
+
     about = ("fill the missing pixels of an image (given by --mask, or removed at random with "
              "--missing, which also measures the result against the input and against "
              "biharmonic inpainting); without INPUT, a demo on scikit-image's camera photo with "
              "50 % of the pixels missing, written to the cache folder (~/.cache/cogd)")
     inpaint = commands.add_parser("inpaint", help="fill missing pixels of an image (no INPUT: "
-                                  "a demo)", description=about, epilog=REPORT_HELP)
+                                  "a demo)", description=about, epilog=REPORT_HELP["inpaint"])
     about = ("sparse approximation of a whole image: its smooth part plus the dictionary's "
              "sparse synthesis of its detail, measured against the input; without INPUT, "
              "scikit-image's camera photo, written to the cache folder")
     reconstruct = commands.add_parser("reconstruct", help="sparse approximation of an image",
-                                      description=about, epilog=REPORT_HELP)
-    for sub in (inpaint, reconstruct):
+                                      description=about, epilog=REPORT_HELP["reconstruct"])
+    # with pixels missing the settings are chosen per image; with none, the first candidates
+    defaults = {inpaint: ("the bundled ones, chosen per image", "chosen per image",
+                          "chosen per image", "observed detail", _ADAPT_HELP["inpaint"]),
+                reconstruct: ("the first bundled one", f"{SPARSITY_WEIGHTS[0]:g}",
+                              f"{SMOOTHINGS[0]:g}", "detail", _ADAPT_HELP["reconstruct"])}
+    for sub, (dictionary, weight, smoothing, detail, adapt) in defaults.items():
         sub.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped); "
-                              "several files or glob patterns: each is restored on its own and "
-                              "written into the folder -o")
+                              "several files, glob patterns or folders (their image files): "
+                              "each is restored on its own and written into the folder -o")
         if sub is inpaint:
             masks = sub.add_mutually_exclusive_group()
             masks.add_argument("--mask", help="mask image of the same size: white (above half "
-                               "the range in every channel) = observed, black = missing")
+                               "the range in every channel) = observed, black = missing; a mask "
+                               "of only 0s and 1s: 1 = observed (the rule of the Python API, "
+                               "restoration.masks)")
             masks.add_argument("--missing", type=fraction,
                                help="remove this fraction of the pixels at random and measure "
                                     "the result against the input (default 0.5 for the demo)")
@@ -149,14 +201,20 @@ def add_parsers(commands):
                          help="with several inputs: restore them on the workers of this Dask "
                               "scheduler (e.g. tcp://host:8786; the files must be readable and "
                               "writable there at the same paths)")
-        sub.add_argument("--dictionary", help="dictionary .npz written by `cogd learn` "
-                         "(default: the bundled one)")
+        sub.add_argument("--dictionary", help=f"dictionary .npz written by `cogd learn` or "
+                         f"--save-dictionary (default: {dictionary})")
+        sub.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
+                         help=adapt)
+        if sub is inpaint:
+            sub.add_argument("--save-dictionary", metavar="PATH",
+                             help="write the learned dictionary to this .npz (implies --adapt; "
+                                  "reuse it with --dictionary)")
         sub.add_argument("--sparsity-weight", type=float, default=None,
-                         help="lambda, relative to the RMS of the observed detail: larger is "
-                              "sparser and smoother (default: chosen per image)")
+                         help=f"lambda, relative to the RMS of the {detail}: larger is sparser "
+                              f"and smoother (default: {weight})")
         sub.add_argument("--smoothing", type=float, default=None,
-                         help="sigma in pixels of the Gaussian smooth part (default: chosen per "
-                              "image)")
+                         help=f"sigma in pixels of the Gaussian smooth part (default: "
+                              f"{smoothing})")
         sub.add_argument("--max-iter", type=positive_int, default=None,
                          help="FISTA iterations (default: 36 for 512x512 and larger images, "
                               "up to 100 for smaller ones)")

@@ -9,7 +9,6 @@ from csc import LearningOptions
 from csc.chunk import (
     Chunk,
     chunk_dictionary_iteration,
-    chunk_factors,
     chunk_terms,
     code_chunk,
     coding_step,
@@ -56,21 +55,17 @@ def test_chunks_of_several_groups_give_the_in_process_dictionary_step():
     chunks = chunks_of(signal, weights, codes, parts)
     rho = group_penalties(groups, rho_filter)
     rho_groups = [rho[:2], rho[2:]]
-    factors = [chunk_factors(chunk, shifts=[r / rho_data for r in rhos])
-               for chunk, rhos in zip(chunks, rho_groups, strict=True)]
     chunk_rho = [sum(rhos) for rhos in rho_groups]
-    dictionaries = [chunk.dictionary for chunk in chunks]
     G = filters
     for t in range(n_iter):
-        before = copy.deepcopy((chunks, dictionaries, factors))
-        results = [chunk_dictionary_iteration(chunk, dictionary, factor, crop_filters(G, S),
-                                              first=t == 0, rho_data=rho_data, rho_groups=rhos,
+        before = copy.deepcopy(chunks)
+        results = [chunk_dictionary_iteration(chunk, crop_filters(G, S), first=t == 0,
+                                              rho_data=rho_data, rho_groups=rhos,
                                               relaxation=relaxation)
-                   for chunk, dictionary, factor, rhos in zip(chunks, dictionaries, factors,
-                                                              rho_groups, strict=True)]
-        for old, new in zip(before, (chunks, dictionaries, factors), strict=True):
-            assert_same(old, new)  # a task changes none of its inputs
-        dictionaries = [result[0] for result in results]
+                   for chunk, rhos in zip(chunks, rho_groups, strict=True)]
+        assert_same(before, chunks)  # a task changes none of its inputs
+        chunks = [chunk for chunk, _ in results]
+        assert all(chunk.factors is not None for chunk in chunks)  # kept for the whole step
         average = sum(rho / sum(chunk_rho) * window
                       for rho, (_, window) in zip(chunk_rho, results, strict=True))
         G = project_filters(pad_filters(average, signal.shape[-2:], xp=np), support, xp=np)
@@ -81,9 +76,9 @@ def test_chunks_of_several_groups_give_the_in_process_dictionary_step():
         relaxation=relaxation, group_size=2, xp=np)
     np.testing.assert_allclose(G, reference.filters, atol=1e-12)
     for name in ("split", "split_dual"):
-        np.testing.assert_allclose(np.concatenate([getattr(d, name) for d in dictionaries]),
+        np.testing.assert_allclose(np.concatenate([getattr(c.dictionary, name) for c in chunks]),
                                    getattr(reference, name), atol=1e-12)
-    duals = np.concatenate([d.filters_dual for d in dictionaries]) - spectra(G, xp=np)
+    duals = np.concatenate([c.dictionary.filters_dual for c in chunks]) - spectra(G, xp=np)
     assert duals.shape == reference.filters_dual.shape == (3, 3, 1, 15, 8)  # one per group
     np.testing.assert_allclose(duals, reference.filters_dual, atol=1e-10)
 
@@ -107,8 +102,8 @@ def test_code_chunk_is_the_coding_step_and_leaves_its_inputs_unchanged():
     groups = image_groups(5, 2)
     chunk = chunks_of(signal, weights, codes, [groups])[0]
     before = copy.deepcopy(chunk)
-    new, (data, l1, nnz, size) = code_chunk(chunk, chunk.dictionary, None, crop_filters(filters, S),
-                                            units=None, options=options, filter_size=S)
+    new, (data, l1, nnz, size) = code_chunk(chunk, None, crop_filters(filters, S), units=None,
+                                            options=options, filter_size=S)
     assert_same(before, chunk)
     coding, terms = coding_step(signal, weights, spectra(filters, xp=np), chunk.coding, options,
                                 filter_size=S, xp=np)
@@ -127,8 +122,11 @@ def test_code_chunk_is_the_coding_step_and_leaves_its_inputs_unchanged():
 
 def test_new_chunk_holds_the_padded_images_and_zero_state():
     images = np.random.default_rng(2).random((3, 10, 10))
-    chunk = new_chunk(images, None, bounds=[0, 2, 3], filter_size=S, channel_axis=None,
-                      n_filters=2)
-    assert chunk.signal.shape == (3, 1, 13, 13) and chunk.bounds == (0, 2, 3)
+    chunk, (shape, dtype, sum_of_squares) = new_chunk(images, None, bounds=[0, 2, 3],
+                                                      filter_size=S, channel_axis=None,
+                                                      n_filters=2)
+    assert chunk.signal.shape == shape == (3, 1, 13, 13) and chunk.bounds == (0, 2, 3)
+    assert dtype == np.float64 and sum_of_squares == pytest.approx(np.sum(images ** 2))
     assert chunk.coding.codes.shape == (3, 2, 13, 13) and not chunk.coding.codes.any()
     assert chunk.dictionary.filters is None and chunk.anchor_codes is None
+    assert chunk.factors is None

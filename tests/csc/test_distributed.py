@@ -2,6 +2,7 @@
 
 import os
 import signal
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+import csc.distributed  # noqa: E402
 from csc import ConvolutionalDictionary  # noqa: E402
 
 PARAMS = dict(n_filters=4, filter_size=5, max_iter=6, random_state=0, group_size=3)
@@ -42,10 +44,13 @@ def assert_same_fit(fitted, reference):
     assert fitted.history_["backtracked"] == reference.history_["backtracked"]
 
 
-@pytest.mark.parametrize("params", [PARAMS, REJECTING, dict(PARAMS, optimizer="cogd",
-                                                            coupling="filter")],
-                         ids=["admm", "cogd-reference-rejections", "cogd-filter"])
+@pytest.mark.parametrize("params", [PARAMS, dict(PARAMS, group_size=4), REJECTING,
+                                    dict(PARAMS, optimizer="cogd", coupling="filter")],
+                         ids=["admm-2+2-groups", "admm-2+1-groups", "cogd-reference-rejections",
+                              "cogd-filter"])
 def test_distributed_fit_equals_the_in_process_fit_for_two_chunkings(client, problem, params):
+    # one chunk per worker, of 2 and 2 groups (group_size 3) or of 2 and 1 (group_size 4); and
+    # two chunkings of the dask array, which the groups do not depend on
     images, mask = problem
     reference = ConvolutionalDictionary(**params).fit(images, mask)
     for chunks in (5, 12):
@@ -59,10 +64,34 @@ def test_distributed_fit_equals_the_in_process_fit_for_two_chunkings(client, pro
         assert sum(reference.history_["backtracked"]) > 0
 
 
-def test_a_worker_killed_during_the_fit_does_not_change_the_result(client, problem):
+def test_the_scheduler_runs_no_task_per_round_whatever_the_groups(client, problem):
+    # one chunk per worker, an actor: 12 groups of one image cost the scheduler the tasks of 2
+    # groups of six (building the chunks, returning the codes), and the outer iterations none
+    images, _ = problem
+    tasks = {}
+    for group_size, max_iter in ((1, 2), (6, 2), (1, 4)):
+        with distributed.get_task_stream(client) as stream:
+            ConvolutionalDictionary(**dict(PARAMS, group_size=group_size, max_iter=max_iter)).fit(
+                da.from_array(images, chunks=6))
+        # the tasks of the fit, without those returning the codes (which may end after it)
+        tasks[group_size, max_iter] = Counter(name for name in (
+            str(record["key"]).split("-")[0] for record in stream.data) if name != "codes")
+    assert tasks[1, 2] == tasks[6, 2] == tasks[1, 4]
+    assert tasks[1, 2]["chunk"] == 2  # one chunk per worker
+
+
+def test_a_worker_killed_during_the_fit_does_not_change_the_result(client, problem,
+                                                                   monkeypatch):
     images, mask = problem
     reference = ConvolutionalDictionary(**PARAMS).fit(images, mask)
-    killed = []
+    killed, rebuilt = [], []
+    rebuild = csc.distributed._Cluster._rebuild
+
+    def counted_rebuild(self, c, *args):
+        rebuilt.append(c)
+        return rebuild(self, c, *args)
+
+    monkeypatch.setattr(csc.distributed._Cluster, "_rebuild", counted_rebuild)
 
     def kill_a_worker(state):
         if state.iteration == 3:
@@ -74,8 +103,9 @@ def test_a_worker_killed_during_the_fit_does_not_change_the_result(client, probl
 
     fitted = ConvolutionalDictionary(**PARAMS, callback=kill_a_worker).fit(
         da.from_array(images, chunks=4), mask)
-    assert killed
+    assert killed and rebuilt == [0]  # the killed worker's chunk, rebuilt from the log once
     assert_same_fit(fitted, reference)
+    np.testing.assert_allclose(fitted.codes_.compute(), reference.codes_, atol=1e-9)
     client.wait_for_workers(2, timeout=60)
 
 

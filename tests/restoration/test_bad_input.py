@@ -2,7 +2,6 @@
 early, never a NaN/inf result, a numpy error or a MemoryError (regressions of issue 16)."""
 
 import os
-import time
 
 import imageio.v3 as iio
 import numpy as np
@@ -63,8 +62,8 @@ def test_data_range_is_inferred_from_the_dtype_as_scikit_image_does(image):
     assert np.isfinite(psnr(image * 5, estimate, data_range=5.0))
 
 
-def test_psnr_missing_refuses_nan_and_non_binary_masks(image, mask):
-    for bad in (np.full(mask.shape, np.nan), np.full(mask.shape, 0.5), "mask"):
+def test_psnr_missing_refuses_nan_and_masks_that_are_not_numbers(image, mask):
+    for bad in (np.full(mask.shape, np.nan), np.full(mask.shape, "m"), "mask"):
         with pytest.raises(ValueError, match="`mask`"):
             psnr_missing(image, image, bad)
 
@@ -87,11 +86,15 @@ def test_nan_at_missing_pixels_is_ignored_and_refused_at_observed_ones(image, ma
         inpaint(holes, mask, dictionary=FILTERS)
 
 
-def test_a_huge_smoothing_is_refused_at_once(image, mask):
-    start = time.perf_counter()
+def test_a_huge_smoothing_is_refused_before_the_fill(image, mask, monkeypatch):
+    import restoration.pipeline
+
+    def fill_started(*args, **kwargs):
+        raise AssertionError("the fill started before `smoothing` was checked")
+
+    monkeypatch.setattr(restoration.pipeline, "biharmonic_fill", fill_started)
     with pytest.raises(ValueError, match="`smoothing` must be at most the image's larger side"):
         inpaint(image, mask, smoothing=1e9)
-    assert time.perf_counter() - start < 2
 
 
 @pytest.mark.parametrize("dictionary", [np.zeros((0, 5, 5)), np.zeros((2, 3, 4)), [],

@@ -112,7 +112,9 @@ def test_reconstruct_approximates_better_with_less_sparsity(filters):
     (np.zeros((16, 16), np.int64), np.ones((16, 16), bool), {}, "dtype"),
     (np.zeros((16, 16)), np.ones((15, 16), bool), {}, "`mask` must have shape"),
     (np.zeros((16, 16)), np.zeros((16, 16), bool), {}, "no observed pixel"),
-    (np.zeros((16, 16)), np.full((16, 16), 0.5), {}, "0 and 1"),
+    (np.zeros((16, 16)), np.full((16, 16), 0.5), {}, "no observed pixel"),  # 0.5 is not white
+    (np.zeros((16, 16)), np.full((16, 16), np.nan), {}, "NaN"),
+    (np.zeros((16, 16)), np.full((16, 16), "1"), {}, "numeric"),
     (np.zeros((16, 16)), np.ones((16, 16), bool), {"max_iter": 0}, "max_iter"),
     (np.zeros((16, 16)), np.ones((16, 16), bool), {"sparsity_weight": -1}, "sparsity_weight"),
     (np.zeros((16, 16)), np.ones((16, 16), bool), {"dictionary": np.zeros((4, 3, 5))},

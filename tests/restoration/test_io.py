@@ -16,7 +16,7 @@ def test_gray_png_keeps_16_bits(tmp_path):
 @pytest.mark.parametrize("suffix,like,stored,tolerance", [
     (".png", np.uint8, np.uint8, 0.5 / 255),
     (".tif", np.uint16, np.uint16, 0.5 / 65535),
-    (".png", np.uint16, np.uint8, 0.5 / 255),  # no 16-bit RGB PNG writer: 8 bits
+    (".png", np.uint16, np.uint16, 0.5 / 65535),  # 16-bit RGB PNG (restoration.png16)
     (".tif", np.float64, np.float32, 1e-7),
     (".jpg", np.uint16, np.uint8, 0.02),  # JPEG: 8 bits and lossy
 ])
@@ -69,3 +69,33 @@ def test_unknown_suffix_is_refused(tmp_path):
     with pytest.raises(ValueError, match="must end with"):
         write_image(tmp_path / "image.bmp", np.zeros((4, 4)))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_colour_png_round_trip_keeps_uint16_and_every_value(tmp_path, channels):
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 65536, (9, 11, channels), dtype=np.uint16)
+    image[0, 0] = 0
+    image[1, 1] = 65535
+    stored = write_image(tmp_path / "colour.png", image, like=np.uint16)
+    back = read_image(tmp_path / "colour.png")
+    assert stored.dtype == back.dtype == np.uint16
+    np.testing.assert_array_equal(stored, image)
+    np.testing.assert_array_equal(back, image[..., :3])  # alpha dropped on reading
+
+
+@pytest.mark.parametrize("content,reason", [
+    (None, "No such file"), (b"", "the file is empty"), (b"not an image", "expected a PNG"),
+    ("folder", "a folder"),
+])
+def test_an_unreadable_image_is_named_with_what_was_expected(tmp_path, content, reason):
+    path = tmp_path / "image.png"
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError) as error:
+        read_image(path)
+    message = str(error.value)
+    assert str(path) in message and reason in message and "backend" not in message
+    assert len(message.splitlines()) == 1

@@ -133,9 +133,10 @@ def metric_calls(draw):
             ("estimate", "reference")),
         "data_range": Pool(st.sampled_from([None, 1.0, 255]),
                            st.sampled_from([0, -1.0, float("nan"), float("inf"), True, "1"])),
-        "mask": Pool(st.sampled_from([mask, mask.astype(np.uint8)]),
+        "mask": Pool(st.sampled_from([mask, mask.astype(np.uint8), mask.astype(np.uint8) * 255,
+                                      np.full(shape, 0.5)]),  # 0.5 is not white: all missing
                      st.sampled_from([np.ones(shape, bool), np.full(shape, np.nan), mask[:-1],
-                                      np.full(shape, 0.5)])),
+                                      np.full(shape, "m")])),
     }
     values, bad = draw_arguments(draw, pools)
     values["metric"] = draw(st.sampled_from(["psnr", "ssim", "psnr_missing", "protocol_psnr",

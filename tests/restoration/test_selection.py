@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from restoration import load_dictionary, restore
-from restoration.selection import BIHARMONIC, holdout_regions, select_settings
+from restoration.selection import BIHARMONIC, hold_out, holdout_regions, select_settings
 
 from .test_inpainting import sparse_image
 
@@ -24,26 +24,32 @@ def test_two_dictionaries_are_told_apart_by_what_they_predict(filters):
     assert chosen.errors[(1, 1.0, 0.1)] < chosen.errors[(0, 1.0, 0.1)]
 
 
-def hidden_pixels(shape, observed, *, size, n_regions, holdout, random_state=0):
-    """The regions and hidden pixels of select_settings, drawn the same way."""
-    rng = np.random.default_rng(random_state)
-    for region in holdout_regions(shape, size, n_regions):
-        seen = observed[region]
-        hidden = seen & (rng.random(seen.shape) < holdout)
-        yield region, hidden, seen & ~hidden
+def test_hold_out_hides_a_fraction_of_the_observed_pixels_of_the_cores_of_its_regions():
+    observed = np.random.default_rng(0).random((160, 170)) >= 0.4
+    holdout = hold_out(observed, region_size=40, n_regions=4, fraction=0.2, margin=8,
+                       random_state=5)
+    cores = np.zeros(observed.shape, bool)
+    for rows, cols in holdout.regions:
+        assert rows.stop - rows.start == cols.stop - cols.start == 56  # the core and its context
+        cores[rows.start + 8:rows.stop - 8, cols.start + 8:cols.stop - 8] = True
+    assert not (holdout.hidden & ~(observed & cores)).any()
+    assert abs(holdout.hidden.sum() / (observed & cores).sum() - 0.2) < 0.03
+    again = hold_out(observed, region_size=40, n_regions=4, fraction=0.2, margin=8,
+                     random_state=5)
+    np.testing.assert_array_equal(again.hidden, holdout.hidden)
 
 
 def test_errors_are_the_pipelines_errors_on_the_hidden_pixels_and_the_least_is_chosen(filters):
     image = sparse_image(filters, (80, 80), n_atoms=25)
     observed = np.random.default_rng(1).random(image.shape) >= 0.5
-    options = dict(size=40, n_regions=4, holdout=0.2)
     candidates = [(0, 1.0, 0.25), (0, 2.0, 0.25)]
+    holdout = hold_out(observed, region_size=24, n_regions=4, fraction=0.2, margin=8)
     selection = select_settings(image, observed, [filters], smoothings=(1.0, 2.0),
-                                sparsity_weights=(0.25,), region_size=40, n_regions=4,
-                                holdout=0.2, max_iter=15)
+                                sparsity_weights=(0.25,), holdout=holdout, max_iter=15)
     totals, count = dict.fromkeys(candidates + [BIHARMONIC], 0.0), 0
-    for region, hidden, kept in hidden_pixels(image.shape, observed, **options):
-        values = image[region]
+    for region in holdout.regions:
+        values, hidden = image[region], holdout.hidden[region]
+        kept = observed[region] & ~hidden
         for key in candidates:  # restore() of the region from the kept pixels
             _, sigma, lam = key
             estimate = restore(values, kept, dictionary=filters, smoothing=sigma,

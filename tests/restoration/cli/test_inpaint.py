@@ -76,6 +76,11 @@ def test_inpaint_demo_is_rerunnable_and_writes_to_the_cache_folder(tmp_path, mon
     (["inpaint", "{photo}", "--mask", "{black_mask}", "-o", "{out}"], "no observed"),
     (["inpaint", "{nan}", "--missing", "0.5", "-o", "{out}"], "NaN"),
     (["inpaint", "{photo}", "--missing", "1.5", "-o", "{out}"], "--missing"),
+    (["inpaint", "{photo}", "--missing", "0", "-o", "{out}"], "--missing: invalid fraction in "
+                                                              "(0, 1) value: '0'"),
+    (["inpaint", "{photo}", "--missing", "1e-9", "-o", "{out}"], "--missing 1e-09 removes no "
+                                                                 "pixel"),
+    (["inpaint", "{photo}", "--missing", "0.99999", "-o", "{out}"], "removes every pixel"),
     (["inpaint", "{photo}", "-o", "{out}"], "--mask MASK or --missing"),
     (["inpaint", "{photo}", "--missing", "0.5"], "--output"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{tmp}/out.bmp"], "--output must end"),
@@ -84,6 +89,12 @@ def test_inpaint_demo_is_rerunnable_and_writes_to_the_cache_folder(tmp_path, mon
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--max-iter", "0"], "--max-iter"),
     (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--bogus"], "unrecognized"),
     (["reconstruct", "{bad}", "-o", "{out}"], "cannot read image"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--no-adapt",
+      "--save-dictionary", "{tmp}/d.npz"], "drop --no-adapt"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--save-dictionary",
+      "{tmp}/d.txt"], "--save-dictionary must end with one of .npz"),
+    (["inpaint", "{photo}", "--missing", "0.5", "-o", "{out}", "--adapt", "--save-dictionary",
+      "{photo}.npz", "--sparsity-weight", "-1"], "sparsity_weight"),
 ])
 def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, photo, capsys,
                                                                    arguments, message):
@@ -102,3 +113,65 @@ def test_restoration_errors_exit_2_with_one_line_and_write_nothing(tmp_path, pho
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1 and "Traceback" not in error
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, no partial file
+
+
+def test_save_dictionary_keeps_the_learned_filters_for_dictionary(tmp_path, photo, capsys,
+                                                                   monkeypatch):
+    import restoration.adaptation as adaptation
+    from csc import ConvolutionalDictionary
+
+    monkeypatch.setattr(adaptation, "LEARN_MAX_ITER", 2)
+    saved = tmp_path / "learned.npz"
+    assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "a.png"),
+                 "--save-dictionary", str(saved), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "dictionary: learned from 1 window(s)" in out and str(saved) in out
+    filters = ConvolutionalDictionary.load(saved).filters_
+    assert filters.shape == (36, 16, 16) and np.isfinite(filters).all()
+    assert main(["inpaint", str(photo), "--missing", "0.5", "-o", str(tmp_path / "b.png"),
+                 "--dictionary", str(saved), "--no-adapt", *FAST]) == 0
+    assert "dictionary: none learned" in capsys.readouterr().out
+
+
+def test_a_16_bit_rgb_tiff_written_as_png_stays_16_bit(tmp_path):
+    import imageio.v3 as iio
+
+    from restoration.io import read_image
+
+    rng = np.random.default_rng(4)
+    tiff = tmp_path / "photo.tif"
+    iio.imwrite(tiff, rng.integers(0, 65536, (20, 24, 3), dtype=np.uint16))
+    output = tmp_path / "restored.png"
+    assert main(["inpaint", str(tiff), "--missing", "0.3", "-o", str(output), *FAST]) == 0
+    restored, original = read_image(output), iio.imread(tiff)
+    assert restored.dtype == np.uint16 and restored.shape == original.shape
+    observed = np.random.default_rng(0).random((20, 24)) >= 0.3
+    np.testing.assert_array_equal(restored[observed], original[observed])  # all 16 bits kept
+
+
+@pytest.mark.parametrize("interrupt", [False, True])
+def test_the_output_is_written_before_the_biharmonic_baseline_begins(tmp_path, photo,
+                                                                      monkeypatch, capsys,
+                                                                      interrupt):
+    import imageio.v3 as iio
+
+    from restoration.cli import files
+
+    output = tmp_path / "restored.png"
+    fill, seen = files._biharmonic, []
+
+    def baseline(*args, **kwargs):  # the comparison's fill (the pipeline's are others)
+        seen.append(output.exists() and iio.imread(output).shape == (48, 60, 3))
+        if interrupt:
+            raise KeyboardInterrupt
+        return fill(*args, **kwargs)
+
+    monkeypatch.setattr(files, "_biharmonic", baseline)
+    status = main(["inpaint", str(photo), "--missing", "0.5", "-o", str(output), *FAST])
+    assert seen == [True]  # the baseline ran once, with the whole output already there
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith(f"-> {output}") and "inpaint    vs original" in out[3]
+    if interrupt:  # Ctrl-C while comparing: the output stays
+        assert status == 130 and len(out) == 4 and output.exists()
+    else:
+        assert status == 0 and "biharmonic vs original" in out[4]
