@@ -72,6 +72,7 @@ PROTOCOLS = {
     "mobilenetv2": ["--lr", "0.05", "--epochs", "20", "--sparsity-weight", "0.005",
                     "--mask-lr-factor", "30", "--max-extra-epochs", "0"],
 }
+FULL_SEEDS = 5  # seeds of the protocol: a difference is starred only with all of them
 CRITERIA = {
     "l1": ("magnitude L1", lambda: tp.importance.MagnitudeImportance(p=1)),
     "l2": ("magnitude L2", lambda: tp.importance.MagnitudeImportance(p=2)),
@@ -232,17 +233,30 @@ def report(folder):
         run = json.loads(path.read_text())
         runs.setdefault(run["arch"], []).append(run)
     lines = []
-    for arch, arch_runs in runs.items():
-        arch_runs.sort(key=lambda r: r["seed"])
-        budgets = arch_runs[0]["args"]["budgets"]
-        seeds = [r["seed"] for r in arch_runs]
-        dense = [r["dense"]["acc"] for r in arch_runs]
-        for budget in budgets:
+    for arch, all_runs in runs.items():
+        all_runs.sort(key=lambda r: r["seed"])
+        budgets = sorted({float(key.split("/")[0]) for r in all_runs for key in r["cells"]})
+        for budget in budgets:  # over the seeds that ran every cell of this budget
             rows = [(f"{budget}/{c}/{s}", f"{label}, {s}") for c, (label, _) in CRITERIA.items()
                     for s in ("one-shot", "iterative")]
             rows += [(f"{budget}/{m}", label) for m, (_, _, label) in MASK_METHODS.items()]
+            ran = {r["seed"]: sum(key in r["cells"] for key, _ in rows) for r in all_runs}
+            arch_runs = [r for r in all_runs if ran[r["seed"]] == len(rows)]
+            seeds = [r["seed"] for r in arch_runs]
+            dense = [r["dense"]["acc"] for r in arch_runs]
+            partial = [f"seed {seed} ({n} of {len(rows)} cells)" for seed, n in ran.items()
+                       if 0 < n < len(rows)]
+            if not arch_runs:
+                lines += [f"### {arch}, {100 * budget:.0f} % fewer MACs: no seed complete; "
+                          f"ran {', '.join(partial)}", ""]
+                continue
             lines += [f"### {arch}, {100 * budget:.0f} % fewer MACs (seeds "
                       f"{', '.join(map(str, seeds))})", "",
+                      *([f"Not shown: the cells that ran of {', '.join(partial)}.", ""]
+                        if partial else []),
+                      *([f"With {len(seeds)} seeds, ± 2 s.e. understates the uncertainty "
+                         "(and no difference is starred): read these rows as a first look.", ""]
+                        if len(seeds) < FULL_SEEDS else []),
                       f"Dense: {mean_spread(dense)} % ({arch_runs[0]['dense']['macs'] / 1e6:.2f} "
                       f"MMACs); per seed {' / '.join(f'{a:.2f}' for a in dense)}.", "",
                       "| method | MMACs | acc before FT (%) | acc after FT (%) | after FT, per "
@@ -290,7 +304,7 @@ def _values(runs, key, field):
 
 def _paired(first, second):
     summary = paired_difference(first, second)
-    star = " *" if summary["exceeds"] else ""
+    star = " *" if summary["exceeds"] and len(first) >= FULL_SEEDS else ""
     return f"{summary['mean']:+.2f} ± {summary['half_width']:.2f}{star}"
 
 
