@@ -10,8 +10,10 @@ code serves any model. For one seed the script:
 
 1. trains the dense model (the teacher);
 2. copies it with a soft mask on every prunable channel group (``nets.insert_soft_masks``:
-   after each BatchNorm of a group, before its activation; on ResNet-20 the
-   BatchNorm after each block's first conv, as in SPEC 4) and trains weights (SGD) and masks
+   behind the activation after each BatchNorm of a group, in front of the layer reading it;
+   on ResNet-20 after each block's ``relu(bn1(.))``, where SPEC 4 puts it;
+   ``--mask-placement before_activation``: on the BatchNorm's output, before its activation,
+   as earlier versions did) and trains weights (SGD) and masks
    (``SoftMaskFISTA``, l1, lr_m = ``--mask-lr-factor`` x lr, SPEC: 100, clamp >= 0) with
    cross-entropy + distillation from the teacher, the CoGD revival rule once per epoch
    (``nets.CoGD(rule="revival")`` on the pairs of ``soft_mask_pairs``; not after the last epoch);
@@ -52,7 +54,7 @@ from torch import nn
 import nets
 from nets import (
     CoGD,
-    MaskedLayer,
+    SoftMask,
     SoftMaskFISTA,
     fold_soft_masks,
     insert_soft_masks,
@@ -62,6 +64,7 @@ from nets import (
     soft_mask_pairs,
 )
 from nets.distillation import LogitDiscriminator, adversarial_losses, distillation_loss
+from nets.pruning.graph import BATCH_NORMS, dependency_graph, prunable_groups
 
 ARCHITECTURES = {"resnet20": nets.resnet20, "resnet56": nets.resnet56,
                  "mobilenetv2": functools.partial(nets.MobileNetV2, width_mult=0.35)}
@@ -148,10 +151,12 @@ def zero_mask_macs(student):
 
 
 def masked_batchnorms(model):
-    """Names of the BatchNorms that :func:`insert_soft_masks` masks (those of prunable groups)."""
-    masked = insert_soft_masks(model, EXAMPLE_INPUT)
-    return [name for name, m in masked.named_modules()
-            if isinstance(m, MaskedLayer) and isinstance(m.layer, nn.modules.batchnorm._BatchNorm)]
+    """Names of the BatchNorms of the prunable groups, whose channels :func:`insert_soft_masks`
+    masks (in the order of ``model.named_modules()``)."""
+    groups = prunable_groups(dependency_graph(model, EXAMPLE_INPUT))
+    held = {item.dep.target.module for group in groups for item in group
+            if isinstance(item.dep.target.module, BATCH_NORMS)}
+    return [name for name, m in model.named_modules() if m in held]
 
 
 def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense_macs):
@@ -165,8 +170,8 @@ def train_masks(teacher, teacher_out, train, args, generator, *, use_cogd, dense
     last one, and the last epoch is the first one (from ``args.prune_epochs`` on) whose zero-mask
     plan meets the target, so the target is checked on the masks that are actually removed.
     """
-    student = insert_soft_masks(teacher, EXAMPLE_INPUT)
-    masks = [m.mask.weight for m in student.modules() if isinstance(m, MaskedLayer)]
+    student = insert_soft_masks(teacher, EXAMPLE_INPUT, placement=args.mask_placement)
+    masks = [m.weight for m in student.modules() if isinstance(m, SoftMask)]
     mask_ids = {id(m) for m in masks}
     weights = [p for p in student.parameters() if id(p) not in mask_ids]
     weight_optimizer = torch.optim.SGD(weights, lr=args.prune_lr, momentum=0.9, weight_decay=5e-4)
@@ -275,6 +280,49 @@ def cut(student, method, args, dense_macs):
     return fold_soft_masks(result.model), result.plan, zero
 
 
+def train_method(method, teacher, teacher_out, train, args, generator, dense_macs):
+    """The student of ``method`` ("cogd", "no_cogd" or "slimming") and its training record."""
+    if method == "slimming":
+        student = train_slimming(teacher, teacher_out, train, args, generator)
+        return student, {"revived_units": 0, "zero_mask_fraction_per_epoch": [], "mask_epochs": 0}
+    return train_masks(teacher, teacher_out, train, args, generator, use_cogd=method == "cogd",
+                       dense_macs=dense_macs)
+
+
+def cut_and_finetune(student, method, train, test, args, generator, dense_macs):
+    """Cut a trained student as :func:`cut` does, then fine-tune it; returns the pruned model and
+    the record of the accuracies (before and after BN recalibration and fine-tuning), cost and
+    removal error."""
+    masked_acc_no_recal = accuracy(student, test)
+    if args.bn_recalibrate and method != "slimming":
+        recalibrate_bn(student, train[0])
+    masked_acc = accuracy(student, test)
+    pruned, plan, zero = cut(student, method, args, dense_macs)
+    with torch.no_grad():
+        student.eval()
+        pruned.eval()
+        probe = test[0][:200]
+        removal_error = float((student(probe) - pruned(probe)).abs().max())
+    cost = measure_cost(pruned)
+    # before fine-tuning, without BN recalibration: for the mask methods this is the masked
+    # model's accuracy before its recalibration
+    pruned_acc_no_recal = (accuracy(pruned, test) if method == "slimming"
+                           else masked_acc_no_recal)
+    if args.bn_recalibrate:
+        recalibrate_bn(pruned, train[0])
+    pruned_acc = accuracy(pruned, test)
+    train_classifier(pruned, train, lr=args.prune_lr, epochs=args.finetune_epochs,
+                     batch_size=args.batch_size, generator=generator)
+    entry = {"masked_acc": masked_acc, "masked_acc_no_recal": masked_acc_no_recal,
+             "pruned_acc": pruned_acc, "pruned_acc_no_recal": pruned_acc_no_recal,
+             "finetuned_acc": accuracy(pruned, test), "macs": cost.macs,
+             "params": cost.parameters, "removal_max_abs_logit_change": removal_error,
+             "kept_channels": plan.n_kept}
+    if zero is not None:  # exact removal: the zero-mask model is the masked model
+        entry["zero_mask_macs"] = zero.cost.macs
+    return pruned, entry
+
+
 def run(args):
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
@@ -292,51 +340,21 @@ def run(args):
           f"({time.time() - start:.0f}s)", flush=True)
     args.slimming_macs = None
     for method in ("cogd", "no_cogd", "slimming"):
-        if method == "slimming":
-            student = train_slimming(teacher, teacher_out, train, args, generator)
-            record = {"revived_units": 0, "zero_mask_fraction_per_epoch": [],
-                      "mask_epochs": 0}
-        else:
-            student, record = train_masks(teacher, teacher_out, train, args, generator,
-                                          use_cogd=method == "cogd", dense_macs=dense_cost.macs)
-        masked_acc_no_recal = accuracy(student, test)
-        if args.bn_recalibrate and method != "slimming":
-            recalibrate_bn(student, train[0])
-        masked_acc = accuracy(student, test)
-        pruned, plan, zero = cut(student, method, args, dense_cost.macs)
-        if zero is not None:  # exact removal: the zero-mask model is the masked model
-            record["zero_mask_macs"] = zero.cost.macs
-        with torch.no_grad():
-            student.eval()
-            pruned.eval()
-            probe = test[0][:200]
-            removal_error = float((student(probe) - pruned(probe)).abs().max())
-        cost = measure_cost(pruned)
+        student, record = train_method(method, teacher, teacher_out, train, args, generator,
+                                       dense_cost.macs)
+        pruned, entry = cut_and_finetune(student, method, train, test, args, generator,
+                                         dense_cost.macs)
         if method == "cogd":
-            args.slimming_macs = cost.macs
-        # before fine-tuning, without BN recalibration: for the mask methods this is the masked
-        # model's accuracy before its recalibration
-        pruned_acc_no_recal = (accuracy(pruned, test) if method == "slimming"
-                               else masked_acc_no_recal)
-        if args.bn_recalibrate:
-            recalibrate_bn(pruned, train[0])
-        pruned_acc = accuracy(pruned, test)
-        train_classifier(pruned, train, lr=args.prune_lr, epochs=args.finetune_epochs,
-                         batch_size=args.batch_size, generator=generator)
-        entry = {"masked_acc": masked_acc, "masked_acc_no_recal": masked_acc_no_recal,
-                 "pruned_acc": pruned_acc, "pruned_acc_no_recal": pruned_acc_no_recal,
-                 "finetuned_acc": accuracy(pruned, test), "macs": cost.macs,
-                 "params": cost.parameters, "removal_max_abs_logit_change": removal_error,
-                 "kept_channels": plan.n_kept, **record,
-                 "timing": speedup(teacher, pruned)}
+            args.slimming_macs = entry["macs"]
+        entry = {**entry, **record, "timing": speedup(teacher, pruned)}
         result[method] = entry
-        print(f"seed {args.seed} {method}: MACs {cost.macs / 1e6:.2f}M "
-              f"({100 * (1 - cost.macs / dense_cost.macs):.1f}% fewer) after "
-              f"{record['mask_epochs']} epochs, acc masked {masked_acc:.2f} pruned "
-              f"{pruned_acc:.2f} (no BN recal {pruned_acc_no_recal:.2f}) fine-tuned "
-              f"{entry['finetuned_acc']:.2f},"
-              f" removal error {removal_error:.2e}, speed-up {entry['timing']['speedup']:.2f}x "
-              f"({time.time() - start:.0f}s)", flush=True)
+        print(f"seed {args.seed} {method}: MACs {entry['macs'] / 1e6:.2f}M "
+              f"({100 * (1 - entry['macs'] / dense_cost.macs):.1f}% fewer) after "
+              f"{record['mask_epochs']} epochs, acc masked {entry['masked_acc']:.2f} pruned "
+              f"{entry['pruned_acc']:.2f} (no BN recal {entry['pruned_acc_no_recal']:.2f}) "
+              f"fine-tuned {entry['finetuned_acc']:.2f}, removal error "
+              f"{entry['removal_max_abs_logit_change']:.2e}, speed-up "
+              f"{entry['timing']['speedup']:.2f}x ({time.time() - start:.0f}s)", flush=True)
     result["machine"] = environment()
     result["seconds"] = time.time() - start
     return result
@@ -427,13 +445,19 @@ def report(paths, figure=None):
         fig.savefig(figure)
 
 
-def main(argv=None):
+def build_parser():
+    """The command line of this script (also how ``benchmarks/pruning_criteria.py`` sets the
+    protocol's options)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="resnet20")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10,
                         help="dense (teacher) training epochs (5 left ResNet-20's seed 4 at 86 %% "
                              "test accuracy; MobileNetV2: 20)")
+    parser.add_argument("--mask-placement", choices=("after_activation", "before_activation"),
+                        default="after_activation",
+                        help="where insert_soft_masks puts the masks (before_activation: the "
+                             "placement of earlier versions)")
     parser.add_argument("--prune-epochs", type=int, default=5)
     parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -470,7 +494,11 @@ def main(argv=None):
     parser.add_argument("--json", help="write the results of this seed here")
     parser.add_argument("--report", nargs="+", help="summarise JSON files as a Markdown table")
     parser.add_argument("--figure", help="with --report: plot the zero-mask fraction per epoch")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     if args.report:
         report(args.report, args.figure)
         return 0

@@ -3,8 +3,9 @@
 A :class:`SoftMask` scales each channel by a trainable non-negative value; a channel whose value
 is exactly 0 can be removed without changing the output. The CIFAR ResNets
 (:mod:`nets.models.resnet`, ``soft_mask=True``) put one after the first conv of every residual
-block (SPEC 4); :func:`nets.insert_soft_masks` wraps the leading layer of every prunable channel
-group of any model in a :class:`MaskedLayer`.
+block (SPEC 4); :func:`nets.insert_soft_masks` puts one on every prunable channel group of any
+model: behind the group's activation (the ``input_mask`` of the layer reading it) where it can,
+else on the output of the group's BatchNorm or leading layer, wrapped in a :class:`MaskedLayer`.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ class SoftMask(nn.Module):
 class MaskedLayer(nn.Module):
     r"""A layer followed by a :class:`SoftMask` over its output channels: ``mask(layer(x))``.
 
-    :func:`nets.insert_soft_masks` wraps the layers that lead channel groups
-    (a BatchNorm, or a convolution or linear layer not followed by one) in it, and
+    :func:`nets.insert_soft_masks` wraps the layers that lead channel groups (a BatchNorm,
+    or a convolution or linear layer not followed by one) in it where it cannot put the mask
+    behind their activation, and
     :func:`nets.fold_soft_masks` multiplies the mask back into the layer's weight
     and bias, so a masked layer is exactly a rescaled one.
 

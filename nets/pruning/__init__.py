@@ -13,6 +13,8 @@ One module per step of :func:`prune` (the layering: each imports only those abov
 ``nets.pruning.cost_model``        ``ChannelCostModel``: multiply-adds after removing channels
 ``nets.pruning.selection``         ``select_zero_channels``, ``select_for_macs`` (greedy)
 ``nets.pruning.surgery``           ``PruningPlan``, ``apply_plan``, ``remove_group_channels``
+``nets.pruning.placement``         where a mask goes: ``reader_behind_activation``,
+                                   ``add_input_mask``, ``fold_input_mask``
 ``nets.pruning.soft_masks``        ``insert_soft_masks``, ``soft_mask_pairs``,
                                    ``fold_soft_masks``
 ``nets.pruning.prune``             ``prune`` -> ``PruneResult``

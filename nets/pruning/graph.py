@@ -33,6 +33,7 @@ __all__ = [
     "consumers",
     "dependency_graph",
     "is_output_item",
+    "output_channels",
     "prunable_groups",
 ]
 
@@ -167,6 +168,16 @@ def _is_elementwise(node) -> bool:
 def is_output_item(item) -> bool:
     """The group item prunes its layer's own channels (not a consumer's input channels)."""
     return item.dep.handler.__name__ == "prune_out_channels"
+
+
+def output_channels(module) -> int | None:
+    """Output channels of a conv, linear, BatchNorm or SoftMask module (None otherwise)."""
+    if isinstance(module, SoftMask):
+        return module.weight.shape[0]
+    for attribute in ("out_channels", "out_features", "num_features"):
+        if isinstance(getattr(module, attribute, None), int):
+            return getattr(module, attribute)
+    return None
 
 
 def consumers(node):

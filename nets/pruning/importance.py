@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from .._checks import check_module, describe
 from ..cogd import CoGD
 from ..models import SoftMask
-from .graph import is_output_item
+from .graph import is_output_item, output_channels
 
 __all__ = ["CoGDImportance", "ScoreImportance", "SoftMaskImportance", "group_channel_scores"]
 
@@ -186,7 +186,7 @@ class ScoreImportance:
         self.modules, self._scores = {}, {}
         for name, values in scores.items():
             module = named.get(name) if isinstance(name, str) else None
-            width = _channel_count(module)
+            width = output_channels(module)
             if width is None:
                 raise ValueError(f"`scores` key {name!r} must name a conv, linear, BatchNorm or "
                                  "SoftMask module of the model")
@@ -200,12 +200,3 @@ class ScoreImportance:
     def __call__(self, group):
         return group_channel_scores(group, self._scores.get)
 
-
-def _channel_count(module) -> int | None:
-    """Output channels of a conv, linear, BatchNorm or SoftMask module (None otherwise)."""
-    if isinstance(module, SoftMask):
-        return module.weight.shape[0]
-    for attribute in ("out_channels", "out_features", "num_features"):
-        if isinstance(getattr(module, attribute, None), int):
-            return getattr(module, attribute)
-    return None

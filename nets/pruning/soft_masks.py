@@ -1,7 +1,9 @@
 """Soft masks for any model: insert them, pair them for CoGD, fold them away.
 
-:func:`insert_soft_masks` wraps the layers that lead the prunable groups of a model (see
-:mod:`nets.pruning.graph`) in :class:`~nets.models.MaskedLayer`; :func:`soft_mask_pairs` pairs
+:func:`insert_soft_masks` puts a mask on the channels of every prunable group of a model (see
+:mod:`nets.pruning.graph`): behind their activation, in front of the layer reading it, where
+:mod:`nets.pruning.placement` finds one, else on the output of the group's BatchNorm or leading
+layer (:class:`~nets.models.MaskedLayer`); :func:`soft_mask_pairs` pairs
 each mask with the conv that reads it for :class:`nets.CoGD` (``rule="revival"``); after
 training with :class:`~nets.masks.SoftMaskFISTA`, :func:`nets.prune` removes the zero-mask
 channels and :func:`fold_soft_masks` multiplies the remaining mask values into their layers.
@@ -12,9 +14,12 @@ three steps apply to them.
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import Tensor, nn
+
+from csc.validation import check_choice
 
 from .._checks import check_module
 from ..models import BasicBlock, MaskedLayer, SoftMask
@@ -25,8 +30,10 @@ from .graph import (
     consumers,
     dependency_graph,
     is_output_item,
+    output_channels,
     prunable_groups,
 )
+from .placement import INPUT_MASK, add_input_mask, fold_input_mask, reader_behind_activation
 
 __all__ = ["fold_soft_masks", "insert_soft_masks", "soft_mask_pairs"]
 
@@ -46,25 +53,44 @@ def _mask_holders(graph, groups):
     return list(dict.fromkeys(holders))
 
 
-def insert_soft_masks(model: nn.Module, example_inputs: Tensor, *,
-                      ignored_layers=None) -> nn.Module:
+def insert_soft_masks(model: nn.Module, example_inputs: Tensor, *, ignored_layers=None,
+                      placement: str = "after_activation") -> nn.Module:
     """Copy of ``model`` with a :class:`~nets.models.SoftMask` on every prunable channel group.
 
-    Each BatchNorm of a prunable group (see :func:`nets.prune`), and each conv or linear layer
-    leading a group that does not feed a BatchNorm, is replaced by
-    :class:`~nets.models.MaskedLayer` (the layer, then a mask over its output channels,
-    starting at ones: the copy computes what ``model`` computes). A mask sits before the
-    activation, so with an activation that maps 0 to 0 (ReLU, ReLU6, SiLU, GELU) a channel whose
-    every mask is 0 is exactly 0 wherever it is read, and :func:`nets.prune` (default importance)
-    removes it without changing the eval output.
+    The masks start at ones (the copy computes what ``model`` computes). Each BatchNorm of a
+    prunable group (see :func:`nets.prune`), and each conv or linear layer leading a group that
+    does not feed a BatchNorm, gets one mask over its output channels, placed
+
+    - behind the activation that follows it (``placement="after_activation"``, the default)
+      wherever the dependency graph finds one (module or functional: ``nn.ReLU6`` as well as
+      ``torch.nn.functional.relu`` in a ``forward``) read by a single conv or linear layer
+      (through pooling, means and flattenings that keep the channels): the mask is that
+      layer's ``input_mask``, applied by a forward pre-hook (see
+      :mod:`nets.pruning.placement`; module names do not change). A mask there still gets a
+      gradient at exactly 0 (the activation's output times the gradient arriving there), as
+      the mask of the CIFAR :class:`~nets.models.BasicBlock` does;
+    - on the layer's output otherwise: the layer is replaced by
+      :class:`~nets.models.MaskedLayer` (the layer, then the mask). Where an activation
+      follows but no single reader exists (it is read by several layers, through an addition,
+      a concatenation or a flattening into a linear layer), the mask is then before the
+      activation, where a mask at 0 gets no gradient through ReLU or ReLU6 (only CoGD's
+      revival brings it back), and a warning lists those layers and why. With
+      ``placement="before_activation"`` every mask goes there (the placement of earlier
+      versions; no warning).
+
+    Either way a channel whose every mask is 0 is exactly 0 where it is read (with activations
+    that map 0 to 0, for masks before them), so :func:`nets.prune` (default importance) removes
+    it without changing the eval output.
 
     Parameters
     ----------
     model : nn.Module
-        Not modified. Its BatchNorms must be affine (the mask folds into their scale).
+        Not modified. A BatchNorm whose mask stays on its output must be affine (the mask folds
+        into its scale).
     example_inputs : Tensor of shape (n_images, ...)
     ignored_layers : list of nn.Module, optional
         Layers of ``model`` whose output channels get no mask (as in :func:`nets.prune`).
+    placement : {"after_activation", "before_activation"}, default "after_activation"
 
     Returns
     -------
@@ -75,8 +101,15 @@ def insert_soft_masks(model: nn.Module, example_inputs: Tensor, *,
     ImportError
         Without torch-pruning (the message names the ``nets`` extra).
     TypeError, ValueError
-        As :func:`nets.prune`; ValueError also if the model already has a MaskedLayer or a
-        group holds a BatchNorm without affine parameters.
+        As :func:`nets.prune`; ValueError also if the model already has soft masks,
+        ``placement`` is not one of the two, or a BatchNorm that keeps its mask has no affine
+        parameters.
+
+    Warns
+    -----
+    UserWarning
+        With ``placement="after_activation"``, if some masks had to stay before their
+        activation (the message names the layers and the reasons).
 
     Examples
     --------
@@ -84,23 +117,41 @@ def insert_soft_masks(model: nn.Module, example_inputs: Tensor, *,
     >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
     ...                             torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 3))
     >>> masked = insert_soft_masks(model, torch.zeros(1, 3, 8, 8))
-    >>> type(masked[1]).__name__, masked[1].mask.weight.shape
-    ('MaskedLayer', torch.Size([8]))
+    >>> masked[3].input_mask.weight.shape   # behind the ReLU, in front of the conv reading it
+    torch.Size([8])
+    >>> before = insert_soft_masks(model, torch.zeros(1, 3, 8, 8), placement="before_activation")
+    >>> type(before[1]).__name__
+    'MaskedLayer'
     """
     check_module("model", model)
-    if any(isinstance(m, MaskedLayer) for m in model.modules()):
-        raise ValueError("`model` already has soft masks (MaskedLayer modules)")
+    check_choice("placement", placement, ("after_activation", "before_activation"))
+    if any(isinstance(m, SoftMask) for m in model.modules()):
+        raise ValueError("`model` already has soft masks (SoftMask modules)")
     ignored = check_ignored(model, ignored_layers)
     graph = dependency_graph(model, example_inputs)
     names = {m: name for name, m in model.named_modules()}
-    holders = [names[m] for m in _mask_holders(graph, prunable_groups(graph, ignored))]
+    readers, before = {}, []
+    for holder in _mask_holders(graph, prunable_groups(graph, ignored)):
+        reader, reason = (None, None) if placement == "before_activation" \
+            else reader_behind_activation(graph, holder)
+        readers[names[holder]] = None if reader is None else names[reader]
+        if reason is not None:
+            before.append(f"{names[holder]!r} ({reason})")
     masked = copy.deepcopy(model)
-    for name in holders:
+    for name, reader in readers.items():  # input masks first: wrapping renames layers
+        if reader is not None:
+            add_input_mask(masked.get_submodule(reader),
+                           output_channels(masked.get_submodule(name)))
+    for name in [name for name, reader in readers.items() if reader is None]:
         module = masked.get_submodule(name)
         if isinstance(module, BATCH_NORMS) and not module.affine:
             raise ValueError(f"the BatchNorm {name!r} has no affine parameters to fold a mask "
                              "into; build it with affine=True")
         _replace(masked, name, MaskedLayer(module))
+    if before:
+        warnings.warn(f"nets.insert_soft_masks: {len(before)} mask(s) stay before their "
+                      "activation, where a mask at exactly 0 gets no gradient (only CoGD's "
+                      f"revival brings it back): {', '.join(before)}", UserWarning, stacklevel=2)
     return masked
 
 
@@ -111,8 +162,9 @@ def soft_mask_pairs(model: nn.Module, example_inputs: Tensor) -> list[tuple[Tens
     the dependency graph past activations, pooling and additions. For a depthwise conv the
     partner is a transposed (detached) view of its weight, channel ``c`` scored by its filter
     ``c``, so CoGD also revives the masks in front of the depthwise convs of a MobileNet (a
-    collapsed group there silences the whole block, and with the mask before the activation no
-    gradient brings it back). Masks read by several layers or through a concatenation or a
+    collapsed group there silences the whole block, and with a mask before the activation no
+    gradient brings it back). A mask behind an activation (a layer's ``input_mask``) pairs with
+    that layer. Masks read by several layers or through a concatenation or a
     flattening get no pair: :class:`~nets.masks.SoftMaskFISTA` still trains them. For the CIFAR
     ResNets built with ``soft_mask=True`` this gives ``(block.mask.weight, block.conv2.weight)``
     for every block.
@@ -177,10 +229,11 @@ def fold_soft_masks(model: nn.Module) -> nn.Module:
 
     A :class:`~nets.models.MaskedLayer` becomes its layer with the weight and bias scaled
     channel-wise by the mask (``mask(layer(x)) = layer'(x)``: a conv's or linear layer's output
-    rows, a BatchNorm's ``gamma`` and ``beta``); the mask of a CIFAR
-    :class:`~nets.models.BasicBlock` (``soft_mask=True``) scales the input channels of the
-    block's ``conv2`` (``conv2(m * h) = conv2'(h)``) and is dropped. Both are exact, in training
-    and eval mode; the copy is a plain model.
+    rows, a BatchNorm's ``gamma`` and ``beta``); a mask behind an activation (a layer's
+    ``input_mask``, see :func:`insert_soft_masks`) and the mask of a CIFAR
+    :class:`~nets.models.BasicBlock` (``soft_mask=True``) scale the input channels of the layer
+    reading them (``conv2(m * h) = conv2'(h)``) and are dropped with their hook. All are exact,
+    in training and eval mode; the copy is a plain model.
 
     Parameters
     ----------
@@ -215,6 +268,8 @@ def fold_soft_masks(model: nn.Module) -> nn.Module:
         if isinstance(module, BasicBlock) and module.mask is not None:
             module.conv2.weight.mul_(module.mask.weight.detach().view(1, -1, 1, 1))
             module.mask = None
+        if isinstance(getattr(module, INPUT_MASK, None), SoftMask):
+            fold_input_mask(module)
         if not isinstance(module, MaskedLayer):
             continue
         layer, values = module.layer, module.mask.weight.detach()

@@ -21,6 +21,7 @@ from nets.pruning.mask_pruner import SoftMaskPruner  # noqa: E402
 from ..helpers import zero_part_of_every_mask, zoo_model  # noqa: E402
 
 
+@pytest.mark.filterwarnings("ignore:nets.insert_soft_masks")  # the mask before the flattening
 def test_importances_drive_torch_prunings_own_pruner():
     generator = torch.Generator().manual_seed(8)
     example = torch.zeros(1, 3, 64, 64)
@@ -39,6 +40,7 @@ def test_importances_drive_torch_prunings_own_pruner():
         torch.testing.assert_close(masked(x), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:nets.insert_soft_masks")
 def test_cogd_importance_scores_the_coupled_tensors():
     model = zoo_model("vgg_bn", 9)
     example = torch.zeros(1, 3, 64, 64)
@@ -55,8 +57,8 @@ def test_cogd_importance_scores_the_coupled_tensors():
     revival = CoGD(SoftMaskFISTA([m.weight for m in masked.modules()
                                   if isinstance(m, SoftMask)], lr=0.1),
                    soft_mask_pairs(masked, example), rule="revival")
-    with torch.no_grad():
-        masked.features[1].mask.weight.copy_(torch.linspace(0, 1, 8))
+    with torch.no_grad():  # behind the first ReLU and max-pool, in front of the second conv
+        masked.features[4].input_mask.weight.copy_(torch.linspace(0, 1, 8))
     graph = dependency_graph(masked, example)
     group = graph.get_pruning_group(masked.features[0], tp.prune_conv_out_channels,
                                     list(range(8)))
