@@ -310,8 +310,7 @@ def adapt_dictionary(planes, observed, initial, *, learning=None, filter_size=No
     learning : Learning or None
         The settings; None: those of one image, ``Learning(None, LEARN_FILTER_SIZE,
         LEARN_SPARSITY, LEARN_MAX_ITER, LEARN_INNER_ITER, LEARN_SMOOTHING, LEARN_TOL)``
-        (:data:`SET_LEARNING`
-        for a set of images).
+        (:data:`SET_LEARNING` for a set of images).
     filter_size : int or None
         Side of the learned filters (a warm start zero-padded or cropped to it, centred); None:
         ``learning.filter_size``.
