@@ -62,6 +62,9 @@ __all__ = ["active_client", "check_image_axis", "learn_dictionary_distributed",
            "codes_as_dask_array", "encode_distributed"]
 
 
+WORKER_WAIT = 60  # seconds a fit waits for a worker when the cluster has none
+
+
 def active_client():
     """The current ``distributed.Client``, or None (no client, or distributed not installed)."""
     try:
@@ -262,8 +265,13 @@ def learn_dictionary_distributed(images, mask=None, *, client, n_filters, filter
     n_images = images.shape[0]
     groups = image_groups(n_images, options.images_per_group or n_images)
     workers = sorted(client.scheduler_info()["workers"])
-    if not workers:
-        raise ValueError("the Dask client has no workers")
+    if not workers:  # a cluster starting, or a worker restarted by its nanny: wait a little
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except (TimeoutError, OSError):
+            raise ValueError(f"the Dask client has no workers (none joined in {WORKER_WAIT} "
+                             "s)") from None
+        workers = sorted(client.scheduler_info()["workers"])
     chunk_groups = [groups[part] for part in even_parts(len(groups),
                                                         min(len(groups), len(workers)))]
     spans = [slice(part[0].start, part[-1].stop) for part in chunk_groups]
