@@ -122,12 +122,15 @@ def main(argv=None):
     parser.add_argument("--images", nargs="+", choices=GRAY, default=list(GRAY))
     parser.add_argument("--masks", nargs="+", default=["50%"])
     parser.add_argument("--report", help="JSON lines to write as Markdown to --out")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing report")
     args = parser.parse_args(argv)
     if args.report:
+        from restoration.io import write_text
+
+        if os.path.exists(args.out) and not args.force:
+            parser.error(f"{args.out} exists; pass --force to overwrite it")
         with open(args.report) as file:
-            text = report(file)
-        with open(args.out, "w") as file:
-            file.write(f"Machine: {machine()}\n\n{text}\n")
+            write_text(args.out, f"Machine: {machine()}\n\n{report(file)}\n")
         return 0
     if not args.setting:
         parser.error("give at least one --setting (or --report)")
