@@ -263,14 +263,10 @@ def report(folder):
                       "seed | − CoGD (points) | − dense (points) | time (s) |",
                       "|---|---|---|---|---|---|---|---|"]
             cogd = _values(arch_runs, f"{budget}/cogd", "finetuned_acc")
-            for key, label in rows:
+            for key, label in rows:  # every seed of arch_runs ran every row
                 after = _values(arch_runs, key, "finetuned_acc")
-                if after is None:
-                    lines.append(f"| {label} | not run | | | | | | |")
-                    continue
                 cells = [r["cells"][key] for r in arch_runs]
-                versus_cogd = "-" if key.endswith("/cogd") or cogd is None else \
-                    _paired(after, cogd)
+                versus_cogd = "-" if key.endswith("/cogd") else _paired(after, cogd)
                 lines.append(
                     f"| {label} | {mean_spread(c['macs'] / 1e6 for c in cells)} | "
                     f"{mean_spread(c['pruned_acc'] for c in cells)} | {mean_spread(after)} | "
@@ -282,11 +278,9 @@ def report(folder):
             for method in ("cogd", "no_cogd"):
                 after = _values(arch_runs, f"{budget}/{method}", "finetuned_acc")
                 before = _values(arch_runs, f"{budget}/{method}_before", "finetuned_acc")
-                if after is not None and before is not None:
-                    per_seed = " / ".join(f"{a - b:+.2f}"
-                                          for a, b in zip(after, before, strict=True))
-                    lines.append(f"- {MASK_METHODS[method][2]}: {_paired(after, before)} (per "
-                                 f"seed {per_seed})")
+                per_seed = " / ".join(f"{a - b:+.2f}" for a, b in zip(after, before, strict=True))
+                lines.append(f"- {MASK_METHODS[method][2]}: {_paired(after, before)} (per "
+                             f"seed {per_seed})")
             lines.append("")
     lines += ["\"− CoGD\", \"− dense\": mean of the per-seed differences of the accuracy after "
               "fine-tuning ± 2 standard errors; * where |mean| > 2 s.e. (beyond the seed noise). "
@@ -297,8 +291,6 @@ def report(folder):
 
 
 def _values(runs, key, field):
-    if not all(key in r["cells"] for r in runs):
-        return None
     return [r["cells"][key][field] for r in runs]
 
 
