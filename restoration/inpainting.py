@@ -50,8 +50,8 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
     smoothing : float or None, default None
         Standard deviation (pixels) of the Gaussian that defines the smooth part. None: chosen
         per image from :data:`restoration.pipeline.SMOOTHINGS` (or the biharmonic fill alone)
-        by hold-out when pixels are missing, its first value otherwise. Given values are used as
-        they are.
+        by hold-out when pixels are missing, :data:`restoration.pipeline.
+        RECONSTRUCTION_SMOOTHING` otherwise. Given values are used as they are.
     max_iter : int or None, default None
         FISTA iterations. None: :func:`restoration.pipeline.coding_iterations` of the image's
         size (36 from 512x512 up, up to 100 on smaller images).
@@ -263,7 +263,9 @@ def reconstruct(image, dictionary=None, *, sparsity_weight=None, smoothing=None,
     Parameters
     ----------
     image, dictionary, sparsity_weight, smoothing, max_iter, channel_axis, random_state, progress
-        As in :func:`restore` (with nothing missing, None means the first candidate).
+        As in :func:`restore` (with nothing missing, None means the first bundled dictionary,
+        the first of :data:`restoration.pipeline.SPARSITY_WEIGHTS` and
+        :data:`restoration.pipeline.RECONSTRUCTION_SMOOTHING`).
     adapt : bool, default False
         Code with a dictionary learned from the image itself instead.
 

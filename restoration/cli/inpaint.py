@@ -154,7 +154,7 @@ def _describe(image):
 def add_parsers(commands):
     """Add the ``inpaint`` and ``reconstruct`` commands to ``commands`` (argparse subparsers);
     each help says only what applies to its command."""
-    from ..pipeline import SMOOTHINGS, SPARSITY_WEIGHTS
+    from ..pipeline import RECONSTRUCTION_SMOOTHING, SPARSITY_WEIGHTS
 
     about = ("fill the missing pixels of an image (given by --mask, or removed at random with "
              "--missing, which also measures the result against the input and against "
@@ -167,11 +167,11 @@ def add_parsers(commands):
              "scikit-image's camera photo, written to the cache folder")
     reconstruct = commands.add_parser("reconstruct", help="sparse approximation of an image",
                                       description=about, epilog=REPORT_HELP["reconstruct"])
-    # with pixels missing the settings are chosen per image; with none, the first candidates
+    # with pixels missing the settings are chosen per image; with none, fixed defaults
     defaults = {inpaint: ("the bundled ones, chosen per image", "chosen per image",
                           "chosen per image", "observed detail", _ADAPT_HELP["inpaint"]),
                 reconstruct: ("the first bundled one", f"{SPARSITY_WEIGHTS[0]:g}",
-                              f"{SMOOTHINGS[0]:g}", "detail", _ADAPT_HELP["reconstruct"])}
+                              f"{RECONSTRUCTION_SMOOTHING:g}", "detail", _ADAPT_HELP["reconstruct"])}
     for sub, (dictionary, weight, smoothing, detail, adapt) in defaults.items():
         sub.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped); "
