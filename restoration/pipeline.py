@@ -197,7 +197,10 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
     n_fill = n_fill_tiles(channels.shape[-2:])
     with tqdm(total=n_fill + planes * (1 + learning + estimate * max_iter + n_fill),
               disable=not progress, desc="restoring", unit="step", leave=False) as bar:
-        fill = biharmonic_fill(channels, observed, progress=bar)
+        # one tile: its factorisations serve the residual's fills too (several: not kept, they
+        # would hold every tile's at once)
+        solvers = {} if n_fill == 1 else None
+        fill = biharmonic_fill(channels, observed, progress=bar, solvers=solvers)
         restored = np.empty_like(fill)
         selections, adaptations, objective, nonzero = [], [], 0.0, 0.0
         for plane, plane_fill, seen, targets in _planes(channels, fill, observed, luminance):
@@ -226,7 +229,7 @@ def restore_image(image, mask, *, dictionary=None, sparsity_weight=None, smoothi
                                 progress=bar, xp=xp)
             model = smooth_part + scale * coded.synthesis
             if not seen.all():
-                model = fill_residual(model, plane, seen, progress=bar)
+                model = fill_residual(model, plane, seen, progress=bar, solvers=solvers)
             else:
                 bar.update(n_fill)
             # the plane's new detail replaces the fill's (for colour: the luminance's; the fill's

@@ -213,7 +213,8 @@ def select_settings(channel, observed, dictionaries, *, smoothings=(1.0, 1.5),
         index, sigma, lam = candidates[0]
         return Selection(sigma, lam, index, {}, 0)
     truth = values[hidden]
-    filled = biharmonic_fill(values, kept)  # one solve per region (their masks differ)
+    solvers = {}  # one factorisation per region (their masks differ), for its residual too
+    filled = biharmonic_fill(values, kept, solvers=solvers)
     smoothed = np.stack([smooth(filled, sigma) for sigma in smoothings])  # (n_s, n_r, h, w)
     detail, scale = unit_rms_detail(values - smoothed, kept)
     detail = detail.astype(np.float32)
@@ -231,7 +232,8 @@ def select_settings(channel, observed, dictionaries, *, smoothings=(1.0, 1.5),
                 estimates[index, rank, :, region] = to_numpy(coded.synthesis)
         # every candidate's residual of this region in one solve (they share its mask)
         models = smoothed[:, region] + scale[:, region] * estimates[:, :, :, region]
-        estimates[:, :, :, region] = fill_residual(models, values[region], kept[region])
+        estimates[:, :, :, region] = fill_residual(models, values[region], kept[region],
+                                                   solvers=solvers)
     estimates = np.clip(estimates, 0.0, 1.0)
     squares = {BIHARMONIC: (filled[hidden] - truth) ** 2}  # per hidden pixel
     for index in range(len(dictionaries)):
