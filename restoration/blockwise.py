@@ -58,7 +58,7 @@ def inpaint_blocks(image, mask, *, dictionary=None, sparsity_weight=None, smooth
         so is the adapted dictionary (learned from that crop, then used by every block).
     max_iter : int or None
         FISTA iterations per block; None: :func:`restoration.pipeline.coding_iterations` of the
-        whole image (36 from 512x512 up).
+        whole image (48 from 512x512 up).
     block_size : int or None
         Largest block side; None: the array's chunks, at most :data:`BLOCK_SIZE`.
 

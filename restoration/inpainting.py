@@ -54,7 +54,7 @@ def restore(image, mask=None, *, dictionary=None, sparsity_weight=None, smoothin
         RECONSTRUCTION_SMOOTHING` otherwise. Given values are used as they are.
     max_iter : int or None, default None
         FISTA iterations. None: :func:`restoration.pipeline.coding_iterations` of the image's
-        size (36 from 512x512 up, up to 100 on smaller images).
+        size (48 from 512x512 up, up to 100 on smaller images).
     channel_axis : int or None
         Axis of the colour channels (as in scikit-image); None for a gray image.
     keep_observed : bool or None, default None

@@ -217,7 +217,7 @@ def add_parsers(commands):
                          help=f"sigma in pixels of the Gaussian smooth part (default: "
                               f"{smoothing})")
         sub.add_argument("--max-iter", type=positive_int, default=None,
-                         help="FISTA iterations (default: 36 for 512x512 and larger images, "
+                         help="FISTA iterations (default: 48 for 512x512 and larger images, "
                               "up to 100 for smaller ones)")
         sub.add_argument("--jpeg-quality", type=quality, default=JPEG_QUALITY,
                          help="quality of a .jpg output (PSNR/SSIM are measured after encoding)")
