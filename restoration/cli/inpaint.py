@@ -57,16 +57,23 @@ REPORT_HELP = {
         "the image as written to the file, after it is written"),
 }
 
-#: the help of --adapt for each command
-_ADAPT_HELP = {
-    "inpaint": "learn a dictionary from the image itself and let the hold-out choose it "
-               "where it predicts hidden pixels significantly better, or from all of several "
-               "inputs, chosen where it predicts them best (default: when pixels are missing "
-               "and the image is at least about 181x181 and repeats a pattern, or the inputs "
-               "are several smaller images with 32768 readable pixels together)",
-    "reconstruct": "learn a dictionary from the image itself (several inputs: one from all of "
-                   "them) and code the image with it (default: no)",
-}
+def _adapt_help():
+    """The help of --adapt for each command, from the constants of restoration.adaptation."""
+    from math import isqrt
+
+    from ..adaptation import LEARN_WINDOW, LEARN_WINDOWS, SET_PIXELS
+
+    side = isqrt(LEARN_WINDOWS * LEARN_WINDOW ** 2)
+    return {
+        "inpaint": "learn a dictionary from the image itself and let the hold-out choose it "
+                   "where it predicts hidden pixels significantly better, or from all of several "
+                   "inputs, chosen where it predicts them best (default: when pixels are missing "
+                   f"and the image is at least about {side}x{side} and repeats a pattern, or the "
+                   f"inputs are several smaller images with {SET_PIXELS} readable pixels "
+                   "together)",
+        "reconstruct": "learn a dictionary from the image itself (several inputs: one from all "
+                       "of them) and code the image with it (default: no)",
+    }
 
 
 def run(args):
@@ -168,10 +175,11 @@ def add_parsers(commands):
     reconstruct = commands.add_parser("reconstruct", help="sparse approximation of an image",
                                       description=about, epilog=REPORT_HELP["reconstruct"])
     # with pixels missing the settings are chosen per image; with none, fixed defaults
+    adapt_help = _adapt_help()
     defaults = {inpaint: ("the bundled ones, chosen per image", "chosen per image",
-                          "chosen per image", "observed detail", _ADAPT_HELP["inpaint"]),
+                          "chosen per image", "observed detail", adapt_help["inpaint"]),
                 reconstruct: ("the first bundled one", f"{SPARSITY_WEIGHTS[0]:g}",
-                              f"{RECONSTRUCTION_SMOOTHING:g}", "detail", _ADAPT_HELP["reconstruct"])}
+                              f"{RECONSTRUCTION_SMOOTHING:g}", "detail", adapt_help["reconstruct"])}
     for sub, (dictionary, weight, smoothing, detail, adapt) in defaults.items():
         sub.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="image file (PNG/JPEG/TIFF, gray or RGB; alpha is dropped); "
