@@ -343,8 +343,8 @@ def adapts_set(planes):
     LEARN_WINDOWS` windows' pixels: the time stays bounded), and learning may read at least
     :data:`restoration.adaptation.SET_PIXELS` of their pixels together (a 100x100 image of
     fruit at 75 % kept restored about as biharmonic does with the filters learned from it alone;
-    the ten learned together, ``restore_batch``, +0.80 to +0.88 dB over biharmonic against
-    +0.67 to +0.69 with the bundled dictionaries: ``benchmarks/results/set_learning.md``,
+    the ten learned together, ``restore_batch``, +0.77 to +0.85 dB over biharmonic against
+    +0.66 to +0.69 with the bundled dictionaries: ``benchmarks/results/set_learning.md``,
     ``benchmarks/results/inpaint_vs_peers.md``)."""
     small = all(readable.size <= LEARN_WINDOWS * LEARN_WINDOW ** 2 for _, readable in planes)
     pixels = sum(int(readable.sum()) for _, readable in planes)
