@@ -58,3 +58,13 @@ def test_bad_input_names_the_argument():
         BiharmonicSolver(np.zeros((4, 4), bool))
     with pytest.raises(ValueError, match="`values`"):
         BiharmonicSolver(np.ones((4, 4), bool)).fill(np.zeros((4, 5)))
+
+
+def test_factorisation_pivots_where_the_symmetric_ordering_fails():
+    """A zero pivot of the ordering without pivoting: the default SuperLU factors solve it."""
+    from scipy import sparse
+
+    from restoration.biharmonic import _factorise
+
+    swap = sparse.csc_matrix(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    np.testing.assert_allclose(_factorise(swap).solve(np.array([1.0, 2.0])), [2.0, 1.0])
