@@ -35,11 +35,12 @@ def _stencil(up, down, left, right):
 
 def _factorise(matrix):
     """SuperLU factors of the system ``matrix`` (CSC): ordered by minimum degree on
-    ``A + A^T`` without pivoting, as the structurally symmetric stencil allows (on 512x512
-    at 50 / 75 / 90 % missing: 50 / 279 / 567 MiB of factors in 0.6 / 2.1 / 4.3 s, against 125
-    / 641 / 1052 MiB in 0.6 / 4.4 / 7.8 s with SuperLU's default column ordering and partial
-    pivoting); with the default when a pivot vanishes or the factors do not solve a probe system
-    to the square root of the precision (1.5e-8 in float64)."""
+    ``A + A^T`` without pivoting, as the structurally symmetric stencil allows (512x512 at 50 /
+    75 / 90 % missing, the whole fill: 50 / 279 / 567 MiB of factors and 0.85 / 2.7 / 4.8 s,
+    against 125 / 634 / 1084 MiB and 0.89 / 4.6 / 9.7 s with SuperLU's default column ordering
+    and partial pivoting; benchmarks/results/biharmonic_fill.md); with the default when a
+    pivot vanishes or the factors do not solve a probe system to the square root of the
+    precision (1.5e-8 in float64)."""
     try:
         factors = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                        options={"SymmetricMode": True})
