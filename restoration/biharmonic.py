@@ -93,27 +93,22 @@ class BiharmonicSolver:
                             np.minimum(xs, RADIUS), np.minimum(width - 1 - xs, RADIUS)])
         classes, inverse = np.unique(extents, axis=1, return_inverse=True)
         inverse = inverse.ravel()
-        is_missing = ~observed.ravel()
-        entries = {True: ([], [], []), False: ([], [], [])}  # rows, cols, values: A and B
+        rows, neighbours, coefficients = [], [], []  # every stencil entry of every row
         for number, extent in enumerate(classes.T):  # at most 25 border classes
-            rows = np.flatnonzero(inverse == number)
+            members = np.flatnonzero(inverse == number)
             for dy, dx, coefficient in _stencil(*map(int, extent)):
-                neighbours = missing[rows] + dy * width + dx
-                into = is_missing[neighbours]
-                for side in (True, False):
-                    chosen = into == side
-                    entries[side][0].append(rows[chosen])
-                    entries[side][1].append(unknown[neighbours[chosen]] if side
-                                            else neighbours[chosen])
-                    entries[side][2].append(np.full(int(chosen.sum()), coefficient))
+                rows.append(members)
+                neighbours.append(missing[members] + dy * width + dx)
+                coefficients.append(np.full(len(members), coefficient, self.dtype))
+        rows, neighbours, coefficients = map(np.concatenate, (rows, neighbours, coefficients))
+        into = ~observed.ravel()[neighbours]  # entries on unknowns: A; on observed pixels: B
         n = len(missing)
-        matrix, coupling = (sparse.csc_matrix(
-            (np.concatenate(values).astype(self.dtype),
-             (np.concatenate(rows), np.concatenate(cols))), shape=(n, columns))
-            for (rows, cols, values), columns in ((entries[True], n),
-                                                  (entries[False], observed.size)))
+        matrix = sparse.csc_matrix((coefficients[into], (rows[into], unknown[neighbours[into]])),
+                                   shape=(n, n))
+        coupling = sparse.csr_matrix((coefficients[~into], (rows[~into], neighbours[~into])),
+                                     shape=(n, observed.size))
         self._factors = _factorise(matrix)
-        self._coupling = coupling.tocsr()
+        self._coupling = coupling
 
     def fill(self, values):
         """The planes ``values`` with their missing pixels inpainted.
@@ -133,13 +128,11 @@ class BiharmonicSolver:
         if values.shape[-2:] != self.observed.shape:
             raise ValueError(f"`values` must end with the mask's shape {self.observed.shape}, "
                              f"got {values.shape}")
-        planes = values.reshape((-1, self.observed.size)).astype(self.dtype)
-        filled = planes.copy()
+        filled = values.reshape((-1, self.observed.size)).astype(self.dtype)  # (C, H W), a copy
         if len(self.missing):
-            known = np.where(self.observed.ravel(), planes, 0).T  # (H W, C)
-            solved = self._factors.solve(np.ascontiguousarray(-(self._coupling @ known)))
-            kept = planes[:, self.observed.ravel()]
+            # B has no entry on a missing pixel, so what the planes hold there is never read
+            solved = self._factors.solve(np.ascontiguousarray(-(self._coupling @ filled.T)))
+            kept = filled[:, self.observed.ravel()]
             low, high = kept.min(axis=1, keepdims=True), kept.max(axis=1, keepdims=True)
-            filled[:, self.missing] = np.clip(solved.reshape(len(self.missing), -1).T, low,
-                                              high)
+            filled[:, self.missing] = np.clip(solved.T, low, high)
         return filled.reshape(values.shape)
