@@ -21,7 +21,6 @@ largest difference from scikit-image's result is given beside.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from restoration.io import write_text
 
-from common import machine, peak_memory_gib
+from common import in_fresh_process, machine, peak_memory_gib
 
 METHODS = ("skimage", "default ordering", "solver")
 
@@ -98,21 +97,18 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/biharmonic_fill.md")
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.5, 0.75, 0.9])
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)  # METHOD FRACTION
     args = parser.parse_args(argv)
-    if args.case:
-        method, fraction = json.loads(args.case)
-        print(json.dumps(run_case(method, fraction)))
+    if args.run:
+        method, fraction = args.run
+        print(json.dumps(run_case(method, float(fraction))))
         return
     if os.path.exists(args.out) and not args.force:
         parser.error(f"{args.out} exists; pass --force to overwrite it")
     rows = []
     for fraction in args.fractions:
         for method in METHODS:
-            output = subprocess.run([sys.executable, __file__, "--case",
-                                     json.dumps([method, fraction])],
-                                    check=True, capture_output=True, text=True).stdout
-            rows.append(json.loads(output.strip().splitlines()[-1]))
+            rows.append(in_fresh_process(__file__, method, fraction))
             print(f"{fraction:.0%} {method}: {rows[-1]['seconds']:.2f} s", flush=True)
     command = "python " + " ".join(["benchmarks/biharmonic_fill.py"] + sys.argv[1:])
     write_text(args.out, markdown(rows, command))

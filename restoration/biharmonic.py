@@ -36,8 +36,8 @@ def _stencil(up, down, left, right):
 def _factorise(matrix):
     """SuperLU factors of the system ``matrix`` (CSC): ordered by minimum degree on
     ``A + A^T`` without pivoting, as the structurally symmetric stencil allows (512x512 at 50 /
-    75 / 90 % missing, the whole fill: 50 / 279 / 567 MiB of factors and 0.85 / 2.7 / 4.8 s,
-    against 125 / 634 / 1084 MiB and 0.89 / 4.6 / 9.7 s with SuperLU's default column ordering
+    75 / 90 % missing, the whole fill: 50 / 279 / 567 MiB of factors and 0.92 / 2.8 / 5.5 s,
+    against 125 / 634 / 1084 MiB and 1.0 / 5.5 / 11.8 s with SuperLU's default column ordering
     and partial pivoting; benchmarks/results/biharmonic_fill.md); with the default when a
     pivot vanishes or the factors do not solve a probe system to the square root of the
     precision (1.5e-8 in float64)."""
